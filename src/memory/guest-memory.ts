@@ -1,0 +1,147 @@
+/**
+ * Guest RAM. The only object that indexes the RAM's typed arrays (STYLE.md practice 1).
+ *
+ * RAM lives in a SharedArrayBuffer so that a device model on another thread can DMA into
+ * it later. Every access checks `[addr, addr + len)` against the RAM size without overflow
+ * (all addresses are non-negative integers below 2^32, so `addr + len` stays exact in a
+ * double) and fails with a typed `GuestMemoryError`.
+ *
+ * Code-page write tracking: the CPU's decoded-instruction cache registers the physical
+ * pages it decoded from (`markCodePage`). A write to such a page bumps that page's
+ * generation counter and clears the mark, so cached decodes can be validated cheaply.
+ */
+
+/** A guest-physical address: an unsigned 32-bit integer. Branded so that linear and
+ * physical addresses cannot be confused at compile time. */
+export type GuestPhysAddr = number & { readonly __brand: "GuestPhysAddr" };
+
+export const gpa = (n: number): GuestPhysAddr => (n >>> 0) as GuestPhysAddr;
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+export class GuestMemoryError extends Error {
+  override readonly name = "GuestMemoryError";
+  constructor(
+    /** The first guest-physical address of the access. */
+    readonly address: number,
+    /** The access length in bytes. */
+    readonly length: number,
+    readonly size: number,
+  ) {
+    super(
+      `guest-physical access [0x${address.toString(16)}, +${length}) lies outside RAM (size 0x${size.toString(16)})`,
+    );
+  }
+}
+
+export class GuestMemory {
+  readonly buffer: SharedArrayBuffer;
+  readonly size: number;
+  private readonly u8: Uint8Array;
+  private readonly view: DataView;
+  /** One flag per 4 KiB page: 1 when the decoded-instruction cache holds code from it. */
+  private readonly codePages: Uint8Array;
+  /** One counter per page, bumped on every write to a page that held decoded code. */
+  readonly codeGeneration: Int32Array;
+
+  constructor(size: number, buffer?: SharedArrayBuffer) {
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > 0xf000_0000) {
+      throw new RangeError(`guest RAM size must be a positive multiple of 4 KiB below 3.75 GiB, got ${size}`);
+    }
+    this.buffer = buffer ?? new SharedArrayBuffer(size);
+    if (this.buffer.byteLength !== size) {
+      throw new RangeError(`shared buffer holds ${this.buffer.byteLength} bytes, expected ${size}`);
+    }
+    this.size = size;
+    this.u8 = new Uint8Array(this.buffer);
+    this.view = new DataView(this.buffer);
+    this.codePages = new Uint8Array(size >>> PAGE_SHIFT);
+    this.codeGeneration = new Int32Array(size >>> PAGE_SHIFT);
+  }
+
+  /** True when `[addr, addr + len)` lies inside RAM. */
+  contains(addr: number, len: number): boolean {
+    return addr >= 0 && len >= 0 && addr + len <= this.size;
+  }
+
+  private check(addr: number, len: number): void {
+    if (!(addr >= 0 && addr + len <= this.size)) throw new GuestMemoryError(addr, len, this.size);
+  }
+
+  read8(addr: number): number {
+    this.check(addr, 1);
+    return this.u8[addr]!;
+  }
+
+  read16(addr: number): number {
+    this.check(addr, 2);
+    return this.view.getUint16(addr, true);
+  }
+
+  /** Returns the 32-bit value as a signed int32 (callers use `>>> 0` when they need unsigned). */
+  read32(addr: number): number {
+    this.check(addr, 4);
+    return this.view.getInt32(addr, true);
+  }
+
+  write8(addr: number, value: number): void {
+    this.check(addr, 1);
+    this.u8[addr] = value;
+    this.noteWrite(addr, 1);
+  }
+
+  write16(addr: number, value: number): void {
+    this.check(addr, 2);
+    this.view.setUint16(addr, value & 0xffff, true);
+    this.noteWrite(addr, 2);
+  }
+
+  write32(addr: number, value: number): void {
+    this.check(addr, 4);
+    this.view.setInt32(addr, value | 0, true);
+    this.noteWrite(addr, 4);
+  }
+
+  /** Copies guest bytes out. */
+  readBytes(addr: number, len: number): Uint8Array {
+    this.check(addr, len);
+    return this.u8.slice(addr, addr + len);
+  }
+
+  /** Copies guest bytes into `dst` without allocating. */
+  readInto(addr: number, dst: Uint8Array): void {
+    this.check(addr, dst.length);
+    dst.set(this.u8.subarray(addr, addr + dst.length));
+  }
+
+  writeBytes(addr: number, data: Uint8Array): void {
+    this.check(addr, data.length);
+    this.u8.set(data, addr);
+    this.noteWrite(addr, data.length);
+  }
+
+  fill(addr: number, len: number, value: number): void {
+    this.check(addr, len);
+    this.u8.fill(value, addr, addr + len);
+    this.noteWrite(addr, len);
+  }
+
+  /** Called by the decoded-instruction cache for each page it decodes from. */
+  markCodePage(addr: number): void {
+    this.check(addr, 1);
+    this.codePages[addr >>> PAGE_SHIFT] = 1;
+  }
+
+  /** Write tracking for code pages: invalidates decoded instructions on self-modifying code. */
+  private noteWrite(addr: number, len: number): void {
+    const first = addr >>> PAGE_SHIFT;
+    const last = (addr + len - 1) >>> PAGE_SHIFT;
+    for (let p = first; p <= last; p++) {
+      if (this.codePages[p] !== 0) {
+        this.codePages[p] = 0;
+        this.codeGeneration[p] = (this.codeGeneration[p]! + 1) | 0;
+      }
+    }
+  }
+}
