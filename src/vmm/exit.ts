@@ -27,6 +27,12 @@ export class VmExit {
   value = 0;
   /** MSR_*: the high dword. EXCEPTION_NMI: the error code. */
   valueHigh = 0;
+  /**
+   * Set by the handler to make the exiting instruction raise #GP(0) instead of completing,
+   * e.g. RDMSR/WRMSR of an MSR the platform does not have (SDM Vol. 2B RDMSR: "#GP(0) if
+   * ECX specifies a reserved or unimplemented MSR address"). Engines clear it before each exit.
+   */
+  fault = false;
   /** Linear address of the instruction that caused the exit (CS base + EIP). */
   instructionPointer = 0;
 }

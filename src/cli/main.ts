@@ -1,0 +1,19 @@
+/** The `vmlab` command line. */
+
+import { Command } from "commander";
+import { registerConformanceCommand } from "./commands/conformance.js";
+import { registerRunCommand } from "./commands/run.js";
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("vmlab")
+    .description("vmlab: an x86 virtual machine monitor laboratory")
+    .version("0.1.0")
+    .showHelpAfterError();
+  registerRunCommand(program);
+  registerConformanceCommand(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

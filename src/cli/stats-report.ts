@@ -1,0 +1,40 @@
+/** Formats the exit-statistics table that `vmlab run --stats` prints and `--stats-json` writes. */
+
+import type { ExitStats, ExitStatsRow } from "../vmm/exit-stats.js";
+
+export interface StatsReport {
+  readonly instructions: number;
+  readonly seconds: number;
+  readonly totalExits: number;
+  readonly exits: readonly ExitStatsRow[];
+}
+
+export function buildStatsReport(stats: ExitStats, instructions: number, seconds: number): StatsReport {
+  return { instructions, seconds, totalExits: stats.total, exits: stats.rows() };
+}
+
+const fmtNs = (ns: number): string => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)}us` : `${ns.toFixed(0)}ns`);
+
+export function formatStatsTable(report: StatsReport): string {
+  const header = ["exit reason", "count", "mean", "std-dev", "min", "median", "max"];
+  const rows = report.exits.map((r) => [
+    r.reason,
+    String(r.count),
+    fmtNs(r.meanNs),
+    fmtNs(r.stdDevNs),
+    fmtNs(r.minNs),
+    fmtNs(r.medianNs),
+    fmtNs(r.maxNs),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const mips = report.seconds > 0 ? report.instructions / report.seconds / 1e6 : 0;
+  return [
+    `VM exits: ${report.totalExits} in ${report.instructions} instructions (${report.seconds.toFixed(3)} s, ${mips.toFixed(1)} MIPS)`,
+    line(header),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    "latency = host time in the monitor's exit handler",
+  ].join("\n");
+}
