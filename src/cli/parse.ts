@@ -5,9 +5,15 @@ import { InvalidArgumentError } from "commander";
 /** An integer in decimal or 0x-hex, within [min, max]. */
 export function integerOption(name: string, min: number, max: number): (value: string) => number {
   return (value: string): number => {
-    const n = /^0x[0-9a-f]+$/i.test(value) ? Number.parseInt(value, 16) : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    const n = /^0x[0-9a-f]+$/i.test(value)
+      ? Number.parseInt(value, 16)
+      : /^\d+$/.test(value)
+        ? Number(value)
+        : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (decimal or 0x hex), got "${value}"`);
+      throw new InvalidArgumentError(
+        `${name} must be an integer from ${min} to ${max} (decimal or 0x hex), got "${value}"`,
+      );
     }
     return n;
   };

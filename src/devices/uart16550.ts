@@ -103,7 +103,12 @@ export class Uart16550 implements BusDevice {
       case 6:
         // Modem status: in loopback, MCR outputs appear on the inputs; otherwise CTS, DSR, DCD set.
         if ((this.mcr & 0x10) !== 0) {
-          return ((this.mcr & 0x02) << 3) | ((this.mcr & 0x01) << 5) | ((this.mcr & 0x08) << 4) | ((this.mcr & 0x04) << 4);
+          return (
+            ((this.mcr & 0x02) << 3) |
+            ((this.mcr & 0x01) << 5) |
+            ((this.mcr & 0x08) << 4) |
+            ((this.mcr & 0x04) << 4)
+          );
         }
         return 0xb0;
       case 7:

@@ -24,7 +24,9 @@ function tool(name: string, args: string[], cwd: string): void {
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === "ENOENT") {
-      throw new GuestBuildError(`${name} not found: install binutils (apt-get install binutils) to build guests`);
+      throw new GuestBuildError(
+        `${name} not found: install binutils (apt-get install binutils) to build guests`,
+      );
     }
     throw new GuestBuildError(`${name} ${args.join(" ")} failed:\n${err.stderr?.toString() ?? err.message}`);
   }
@@ -54,10 +56,15 @@ export function buildGuest(
   const tmp = `${out}.${process.pid}`;
   const defsyms = Object.entries(defines).flatMap(([k, v]) => ["--defsym", `${k}=${v}`]);
   tool("as", ["--32", "-I", sourceDir, ...defsyms, "-o", `${tmp}.o`, source], sourceDir);
-  tool("ld", ["-m", "elf_i386", "-T", join(sourceDir, "guest.ld"), "-o", `${tmp}.elf`, `${tmp}.o`], sourceDir);
+  tool(
+    "ld",
+    ["-m", "elf_i386", "-T", join(sourceDir, "guest.ld"), "-o", `${tmp}.elf`, `${tmp}.o`],
+    sourceDir,
+  );
   tool("objcopy", ["-O", "binary", `${tmp}.elf`, tmp], sourceDir);
   const size = readFileSync(tmp).length;
-  if (size !== 0x10000) throw new GuestBuildError(`${name}: image is ${size} bytes, expected 65536 (check guest.ld)`);
+  if (size !== 0x10000)
+    throw new GuestBuildError(`${name}: image is ${size} bytes, expected 65536 (check guest.ld)`);
   renameSync(tmp, out);
   return out;
 }

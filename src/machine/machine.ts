@@ -11,8 +11,8 @@
 
 import { Bus } from "../bus/bus.js";
 import { InterruptLine } from "../bus/irq.js";
-import { createCpu } from "../cpu/create.js";
 import type { Cpu } from "../cpu/cpu.js";
+import { createCpu } from "../cpu/create.js";
 import { Interpreter } from "../cpu/interp/interpreter.js";
 import { DebugExit } from "../devices/debug-exit.js";
 import { PostPort } from "../devices/post-port.js";
@@ -100,7 +100,11 @@ export class Machine {
       if (!Number.isInteger(port) || port < 0 || port > 0xfffc) {
         throw new MachineConfigError(`debug-exit port must be between 0 and 0xfffc, got ${port}`);
       }
-      this.ports.register(port, 4, new DebugExit(port, (status) => this.monitor.requestStop("debug-exit", status)));
+      this.ports.register(
+        port,
+        4,
+        new DebugExit(port, (status) => this.monitor.requestStop("debug-exit", status)),
+      );
     }
     if (options.firmware !== undefined) this.loadFirmware(options.firmware);
   }

@@ -73,7 +73,10 @@ export interface ExitStatsRow {
 }
 
 export class ExitStats {
-  readonly byReason: LatencyAggregate[] = Array.from({ length: EXIT_REASON_SLOTS }, () => new LatencyAggregate());
+  readonly byReason: LatencyAggregate[] = Array.from(
+    { length: EXIT_REASON_SLOTS },
+    () => new LatencyAggregate(),
+  );
 
   record(reason: number, ns: number): void {
     this.byReason[reason]!.add(ns);

@@ -2,7 +2,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { DEFAULT_MEMORY_MIB, Machine, type RunResult } from "../../machine/machine.js";
+import { DEFAULT_MEMORY_MIB, Machine, MachineConfigError, type RunResult } from "../../machine/machine.js";
 import { integerOption, numberOption, repeatableInteger } from "../parse.js";
 import { buildStatsReport, formatStatsTable } from "../stats-report.js";
 
@@ -35,7 +35,11 @@ export function registerRunCommand(program: Command): void {
       "add a QEMU-compatible isa-debug-exit device at this port (write v: exit with status (v<<1)|1)",
       integerOption("--debug-exit", 0, 0xfffc),
     )
-    .option("--max-instructions <n>", "stop after this many guest instructions", integerOption("--max-instructions", 1, Number.MAX_SAFE_INTEGER))
+    .option(
+      "--max-instructions <n>",
+      "stop after this many guest instructions",
+      integerOption("--max-instructions", 1, Number.MAX_SAFE_INTEGER),
+    )
     .option("--timeout <seconds>", "stop after this much host time", numberOption("--timeout", 0.001, 1e7))
     .action(async (opts: RunOptions) => {
       process.exitCode = await runCommand(opts);
@@ -58,18 +62,27 @@ async function runCommand(opts: RunOptions): Promise<number> {
     process.stderr.write(`vmlab run: cannot read firmware image ${opts.bios}: ${(e as Error).message}\n`);
     return 2;
   }
-  const machine = new Machine({
-    memoryMiB: opts.mem,
-    firmware,
-    ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
-    onTracedWrite: (port, size, value) => {
-      const digits = size * 2;
-      process.stderr.write(
-        `[port 0x${port.toString(16).padStart(4, "0")}] <- 0x${(value >>> 0).toString(16).padStart(digits, "0")}\n`,
-      );
-    },
-    ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
-  });
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      memoryMiB: opts.mem,
+      firmware,
+      ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
+      onTracedWrite: (port, size, value) => {
+        const digits = size * 2;
+        process.stderr.write(
+          `[port 0x${port.toString(16).padStart(4, "0")}] <- 0x${(value >>> 0).toString(16).padStart(digits, "0")}\n`,
+        );
+      },
+      ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
+    });
+  } catch (e) {
+    if (e instanceof MachineConfigError) {
+      process.stderr.write(`vmlab run: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
   machine.onSerial((byte) => process.stdout.write(Uint8Array.of(byte)));
   const result = await machine.run({
     ...(opts.maxInstructions !== undefined ? { maxInstructions: opts.maxInstructions } : {}),

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian bookworm machine with Node 20: the Debian packages the
+# tests and benchmarks use (QEMU as the reference, binutils to assemble guests, gcc-multilib
+# for the host-CPU oracle), then the npm dependencies. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v qemu-system-i386 >/dev/null || need_apt+=(qemu-system-x86)
+command -v as >/dev/null || need_apt+=(binutils)
+command -v gcc >/dev/null || need_apt+=(gcc)
+[ -n "$(find /usr/lib/gcc/ -path '*/32/libgcc.a' 2>/dev/null | head -1)" ] || need_apt+=(gcc-multilib)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} from Debian's archive"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
