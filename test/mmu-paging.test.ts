@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Access, CR0, CR4, type Cpu } from "../src/cpu/cpu.js";
+import { Access, type Cpu, CR0, CR4 } from "../src/cpu/cpu.js";
 import { Vector } from "../src/cpu/fault.js";
 import type { PagingUnit } from "../src/mmu/paging.js";
 import { fault, makeCpu } from "./system-fixture.js";
@@ -187,5 +187,8 @@ test("many pages: flush visits only filled slots and leaves nothing stale", () =
   cpu.memory.write32(PT0 + 7 * 4, 0x9000 | P | RW);
   mmu.flush(false);
   assert.equal(mmu.translate(0x7000, Access.READ, false), 0x9000);
-  assert.equal(mmu.tlb.reduce((n, e) => n + (e !== 0 ? 1 : 0), 0), 1);
+  assert.equal(
+    mmu.tlb.reduce((n, e) => n + (e !== 0 ? 1 : 0), 0),
+    1,
+  );
 });

@@ -2,7 +2,7 @@
  * Shared fixture for the system-layer and MMU tests: a Cpu on 16 MiB of RAM with a
  * recording exit handler, and helpers that write descriptors, gates and page tables.
  */
-import { CR0, Cpu } from "../src/cpu/cpu.js";
+import { Cpu, CR0 } from "../src/cpu/cpu.js";
 import { CPU_FAULT } from "../src/cpu/fault.js";
 import { GuestMemory } from "../src/memory/guest-memory.js";
 import { PagingUnit } from "../src/mmu/paging.js";
@@ -58,12 +58,22 @@ export function fault(cpu: Cpu, fn: () => unknown): [number, number] | null {
 export function segDesc(base: number, limit: number, access: number, flags = 0xc): [number, number] {
   const lo = ((base & 0xffff) << 16) | (limit & 0xffff);
   const hi =
-    (base & 0xff00_0000) | ((flags & 0xf) << 20) | (limit & 0xf_0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff);
+    (base & 0xff00_0000) |
+    ((flags & 0xf) << 20) |
+    (limit & 0xf_0000) |
+    ((access & 0xff) << 8) |
+    ((base >>> 16) & 0xff);
   return [lo | 0, hi | 0];
 }
 
 /** A gate descriptor (interrupt/trap/call gate, SDM Vol. 3A Figures 5-8, 6-2). */
-export function gateDesc(selector: number, offset: number, type: number, dpl: number, params = 0): [number, number] {
+export function gateDesc(
+  selector: number,
+  offset: number,
+  type: number,
+  dpl: number,
+  params = 0,
+): [number, number] {
   const lo = ((selector & 0xffff) << 16) | (offset & 0xffff);
   const hi = (offset & 0xffff_0000) | 0x8000 | (dpl << 13) | (type << 8) | (params & 0x1f);
   return [lo | 0, hi | 0];
@@ -77,12 +87,13 @@ export function writeDesc(cpu: Cpu, addr: number, d: [number, number]): void {
 export const GDT = 0x1000;
 export const IDT = 0x2000;
 export const TSS = 0x3000;
+export const LDT = 0x6000;
 
 /**
  * A flat protected-mode setup: GDT at 0x1000 with
  *   0x08 ring-0 code, 0x10 ring-0 data, 0x18 ring-3 code, 0x20 ring-3 data,
  *   0x28 32-bit TSS at 0x3000 (limit 0x67 + I/O bitmap room), 0x30 ring-1 code, 0x38 ring-1 data,
- *   0x40 not-present data, 0x48 ring-0 16-bit data (limit 0xFFFF), 0x50 LDT at 0x4000
+ *   0x40 not-present data, 0x48 ring-0 16-bit data (limit 0xFFFF), 0x50 LDT at 0x6000
  * IDT at 0x2000 (256 entries), TR loaded, CPL 0.
  */
 export function setupProtected(cpu: Cpu): void {
@@ -97,9 +108,9 @@ export function setupProtected(cpu: Cpu): void {
     segDesc(0, 0xfffff, 0xb2),
     segDesc(0, 0xfffff, 0x12),
     segDesc(0, 0xffff, 0x92, 0),
-    segDesc(0x4000, 0x7f, 0x82, 0),
+    segDesc(LDT, 0x7f, 0x82, 0),
   ];
-  gdt.forEach((d, i) => writeDesc(cpu, GDT + i * 8, d));
+  for (const [i, d] of gdt.entries()) writeDesc(cpu, GDT + i * 8, d);
   cpu.gdtrBase = GDT;
   cpu.gdtrLimit = gdt.length * 8 - 1;
   cpu.idtrBase = IDT;

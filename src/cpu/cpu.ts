@@ -239,8 +239,51 @@ export class Cpu implements FaultSink {
   readTimeBase: () => bigint = () => BigInt(this.instructionsRetired);
 
   // ---- interpreter-owned fields (src/cpu/interp/ adds its own below this line) -------
+  /**
+   * Lazy arithmetic flags (src/cpu/interp/flags.ts): the flags named in `lazyMask` are
+   * computed on demand from the last flag-setting operation (`lfOp` on `lfA`, `lfB` giving
+   * `lfRes`, `lfBits` wide); the others live in `eflags`.
+   */
+  lfA = 0;
+  lfB = 0;
+  lfRes = 0;
+  lfOp = 0;
+  lfBits = 32;
+  lazyMask = 0;
+  /**
+   * The interpreter's software TLB (src/cpu/interp/mem.ts): linear page -> physical page | 1
+   * (supervisor may use) | 2 (user may use); 0 = empty. Filled only from `mmu.translate`.
+   * Anyone who changes a translation without MOV CR0/CR3/CR4 or INVLPG (e.g. a shadow MMU
+   * write-protecting a page) bumps `tlbEpoch`; a translator that wants an access not to be
+   * cached sets `tlbNoCache` during `translate`.
+   */
+  tlbRead: Int32Array = new Int32Array(0);
+  tlbWrite: Int32Array = new Int32Array(0);
+  tlbEpoch = 0;
+  tlbNoCache = false;
+  /** EIP and ESP at the start of the current instruction (precise exceptions). */
+  insnEip = 0;
+  insnEsp = 0;
+  /** Set to make the interpreter's inner loop return to its outer loop after this instruction. */
+  iBreak = false;
+  /** Set by requestStop(). */
+  iStop = false;
+  /** Instructions a REP string instruction may still run before it must yield. */
+  iRepBudget = 0;
+  /** Physical address of the current read-modify-write operand, -1 for the slow path. */
+  rmwPhys = 0;
+  rmwOff = 0;
+  rmwSeg = 0;
+  /** When set, RDTSC leaves the engine as an RDTSC exit (VT-x "RDTSC exiting"). */
+  rdtscExiting = false;
 
   // ---- system-owned fields (src/cpu/system/ and src/mmu/ add their own below this line)
+  /**
+   * Set by the EXCEPTION_NMI exit handler to drop the exception it was told about: the
+   * monitor resolved it (e.g. a shadow-paging fault) and does not re-inject it. Cleared
+   * by the system layer before each such exit.
+   */
+  suppressException = false;
 
   constructor(memory: GuestMemory, exitHandler: ExitHandler) {
     this.memory = memory;

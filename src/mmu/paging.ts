@@ -27,7 +27,7 @@
  * would be present with reserved bits); no OS relies on either behaviour.
  */
 
-import { type AccessKind, CR0, CR4, type Cpu, type LinearTranslator } from "../cpu/cpu.js";
+import { type AccessKind, type Cpu, CR0, CR4, type LinearTranslator } from "../cpu/cpu.js";
 import { raise, Vector } from "../cpu/fault.js";
 
 /** Permission and bookkeeping bits in the low 12 bits of a TLB entry. */

@@ -116,6 +116,7 @@ function scalbn(x: number, k: number): number {
   }
   return x * 2 ** k;
 }
+
 export { scalbn };
 
 /**
@@ -188,7 +189,14 @@ const lowMask = (k: number): number => (k <= 0 ? 0 : k >= 32 ? 0xffff_ffff : 0xf
  * `rc` for a number of sign `negative`. Writes r.hi:r.lo, inexact, roundedUp; sets
  * r.overflow if rounding carried out of 64 bits.
  */
-export function shiftRound(hi: number, lo: number, n: number, negative: boolean, rc: number, r: Rounded): void {
+export function shiftRound(
+  hi: number,
+  lo: number,
+  n: number,
+  negative: boolean,
+  rc: number,
+  r: Rounded,
+): void {
   let qh: number;
   let ql: number;
   let guard: number;
@@ -290,6 +298,8 @@ export class FloatStore {
   roundedUp = false;
   overflow = false;
   underflow = false;
+  /** Tiny before rounding (the unmasked underflow condition). */
+  tiny = false;
 }
 
 const norm = new Ext80();
@@ -303,7 +313,14 @@ const rnd = new Rounded();
  * underflow (tiny before rounding and inexact; the x87 detects tininess before rounding
  * for its masked response, SDM Vol. 1 4.9.1.5), inexact.
  */
-export function extToFloatBits(se: number, hi: number, lo: number, fracBits: 23 | 52, rc: number, out: FloatStore): void {
+export function extToFloatBits(
+  se: number,
+  hi: number,
+  lo: number,
+  fracBits: 23 | 52,
+  rc: number,
+  out: FloatStore,
+): void {
   const exp = normalizeExt(se, hi, lo, norm);
   const negative = (se & 0x8000) !== 0;
   const bias = fracBits === 23 ? 127 : 1023;
@@ -320,10 +337,11 @@ export function extToFloatBits(se: number, hi: number, lo: number, fracBits: 23 
   out.inexact = rnd.inexact;
   out.roundedUp = rnd.roundedUp;
   out.underflow = tiny && rnd.inexact;
+  out.tiny = tiny;
   // Encode: with J included in q, the biased exponent field is (be - 1) + carry from q.
   // For a denormal (be = 0) q < 2^fracBits, and a carry into 2^fracBits makes it normal.
   let qh = rnd.hi;
-  let ql = rnd.lo;
+  const ql = rnd.lo;
   let field = be > 0 ? be - 1 : 0;
   if (fracBits === 23) {
     let bits = field * 0x80_0000 + ql; // <= 2^31, exact
@@ -363,6 +381,7 @@ function overflowResult(negative: boolean, rc: number, out: FloatStore, fracBits
   }
   out.overflow = true;
   out.underflow = false;
+  out.tiny = false;
   out.inexact = true;
   out.roundedUp = toInf;
 }
@@ -415,4 +434,95 @@ export function u64ToExt(negative: boolean, hi: number, lo: number, out: Ext80):
   out.se = (negative ? 0x8000 : 0) | (EXP_BIAS + 63 - lz);
   out.hi = hi >>> 0;
   out.lo = lo >>> 0;
+}
+
+// ---- helpers for the double-precision arithmetic core -------------------------------------
+
+/** The next double after `x` toward +Infinity (`up`) or -Infinity. NaN and the far infinity stay. */
+export function nextAfter(x: number, up: boolean): number {
+  if (Number.isNaN(x)) return x;
+  if (x === 0) return up ? 5e-324 : -5e-324;
+  if (up ? x === Infinity : x === -Infinity) return x;
+  f64[0] = x;
+  let lo = u32[0]!;
+  let hi = u32[1]!;
+  // Moving away from zero increments the magnitude; toward zero decrements it.
+  if (up === x > 0) {
+    lo = (lo + 1) >>> 0;
+    if (lo === 0) hi = (hi + 1) >>> 0;
+  } else {
+    if (lo === 0) hi = (hi - 1) >>> 0;
+    lo = (lo - 1) >>> 0;
+  }
+  return doubleFromWords(hi, lo);
+}
+
+/** Unbiased binary exponent of a finite nonzero double (floor(log2|x|)), denormals included. */
+export function exponentOf(x: number): number {
+  f64[0] = x;
+  const e = (u32[1]! >>> 20) & 0x7ff;
+  if (e !== 0) return e - 1023;
+  return exponentOf(x * 2 ** 64) - 64; // 2^64 makes a denormal normal
+}
+
+const SPLIT = 134217729; // 2^27 + 1, Dekker's splitter
+
+/** a*b - p exactly, for p = fl(a*b) with |a|,|b| well inside the double range (Dekker 1971). */
+function twoProductErr(a: number, b: number, p: number): number {
+  let c = SPLIT * a;
+  const ah = c - (c - a);
+  const al = a - ah;
+  c = SPLIT * b;
+  const bh = c - (c - b);
+  const bl = b - bh;
+  return ah * bh - p + ah * bl + al * bh + al * bl;
+}
+
+const sgn = (d: number): number => (d > 0 ? 1 : d < 0 ? -1 : 0);
+
+/** sign(exact(a+b) - s) for s = fl(a+b) finite (Knuth's TwoSum is exact without overflow). */
+export function addDiff(a: number, b: number, s: number): number {
+  const bb = s - a;
+  return sgn(a - (s - bb) + (b - bb));
+}
+
+/** sign(exact(a*b) - p) for p = fl(a*b) finite; operands scaled to [1,2) so Dekker is exact. */
+export function mulDiff(a: number, b: number, p: number): number {
+  if (a === 0 || b === 0 || !Number.isFinite(a) || !Number.isFinite(b)) return 0;
+  if (p === 0) return a > 0 === b > 0 ? 1 : -1;
+  const ea = exponentOf(a);
+  const eb = exponentOf(b);
+  const as = scalbn(a, -ea);
+  const bs = scalbn(b, -eb);
+  const ps = scalbn(p, -(ea + eb));
+  return sgn(twoProductErr(as, bs, ps));
+}
+
+/** sign(exact(x/y) - q) for q = fl(x/y) finite, x and y finite and nonzero. */
+export function divDiff(x: number, y: number, q: number): number {
+  if (x === 0 || !Number.isFinite(x) || !Number.isFinite(y) || y === 0) return 0;
+  if (q === 0) return x > 0 === y > 0 ? 1 : -1;
+  const ex = exponentOf(x);
+  const ey = exponentOf(y);
+  const xs = scalbn(x, -ex);
+  const ys = scalbn(y, -ey);
+  const qs = scalbn(q, ey - ex);
+  const p = qs * ys;
+  // qs*ys - xs = (p - xs) + err; p and xs are within a factor of 2 (Sterbenz: exact).
+  const d = p - xs + twoProductErr(qs, ys, p);
+  if (d === 0) return 0;
+  // sign(x/y - q) = -sign(q*y - x) * sign(y)
+  return d > 0 !== ys > 0 ? 1 : -1;
+}
+
+/** sign(sqrt(x) - r) for r = fl(sqrt(x)), x finite positive. */
+export function sqrtDiff(x: number, r: number): number {
+  if (x === 0 || !Number.isFinite(x)) return 0;
+  let ex = exponentOf(x);
+  ex -= ex & 1; // even, so that the square root scales by an integer power
+  const xs = scalbn(x, -ex);
+  const rs = scalbn(r, -(ex / 2));
+  const p = rs * rs;
+  const d = p - xs + twoProductErr(rs, rs, p);
+  return d > 0 ? -1 : d < 0 ? 1 : 0;
 }

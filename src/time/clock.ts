@@ -1,0 +1,133 @@
+/**
+ * Virtual time. Every device reads time from an injected `Clock` (STYLE.md practice 5), never
+ * from the host directly, so that tests can drive it (`FakeClock`) and the machine can choose
+ * between real time (`HostClock`) and deterministic time that advances with retired guest
+ * instructions (`InstructionClock`).
+ *
+ * Time is a double count of nanoseconds since the clock's origin. Doubles hold integers
+ * exactly up to 2^53 ns (104 days) and keep ~4 ns resolution after a year, which is below one
+ * PIT tick (838 ns); device code floors the value before integer arithmetic (see ticks.ts).
+ */
+
+export interface Clock {
+  /** Monotonic virtual time in nanoseconds (never decreases). */
+  nowNs(): number;
+}
+
+/**
+ * The TSC frequency the machine advertises: 1 GHz, so that the guest's time-stamp counter is
+ * exactly `floor(clock.nowNs())`. A guest that calibrates its TSC against the PIT (Linux's
+ * quick_pit_calibrate / pit_calibrate_tsc) therefore measures 1000 MHz, whatever the host's
+ * speed, because both the TSC and the PIT count are computed from the same virtual clock.
+ */
+export const TSC_HZ = 1_000_000_000;
+
+/** The TSC value at virtual time `nowNs` (TSC_HZ = 1 GHz: one count per nanosecond). */
+export function tscAt(nowNs: number): number {
+  return Math.floor(nowNs);
+}
+
+export class ClockError extends Error {
+  override readonly name = "ClockError";
+}
+
+/** A clock the test sets by hand: time moves only through `advance` and `set`. */
+export class FakeClock implements Clock {
+  private now: number;
+
+  constructor(startNs = 0) {
+    if (!Number.isFinite(startNs) || startNs < 0) throw new ClockError(`invalid start time ${startNs}`);
+    this.now = startNs;
+  }
+
+  nowNs(): number {
+    return this.now;
+  }
+
+  advance(ns: number): void {
+    if (!Number.isFinite(ns) || ns < 0)
+      throw new ClockError(`a fake clock advances by a finite ns >= 0, got ${ns}`);
+    this.now += ns;
+  }
+
+  /** Jump to an absolute time; never backwards (the clock is monotonic). */
+  set(ns: number): void {
+    if (!Number.isFinite(ns) || ns < this.now)
+      throw new ClockError(`cannot move the clock from ${this.now} to ${ns}`);
+    this.now = ns;
+  }
+}
+
+/**
+ * Real time: the host's monotonic clock (`performance.now()`, available in Node and browsers,
+ * sub-microsecond resolution, no allocation per call), counted from construction.
+ * `pause()`/`resume()` stop virtual time while the machine is stopped (e.g. in a debugger).
+ */
+export class HostClock implements Clock {
+  private readonly originMs = performance.now();
+  /** Host milliseconds during which the clock was paused. */
+  private pausedMs = 0;
+  private pausedAt: number | undefined;
+  private last = 0;
+
+  nowNs(): number {
+    const hostMs = this.pausedAt ?? performance.now();
+    const ns = (hostMs - this.originMs - this.pausedMs) * 1e6;
+    // performance.now() is monotonic; the max() also absorbs rounding in the subtraction.
+    if (ns > this.last) this.last = ns;
+    return this.last;
+  }
+
+  pause(): void {
+    if (this.pausedAt === undefined) this.pausedAt = performance.now();
+  }
+
+  resume(): void {
+    if (this.pausedAt === undefined) return;
+    this.pausedMs += performance.now() - this.pausedAt;
+    this.pausedAt = undefined;
+  }
+}
+
+/**
+ * Deterministic time: `instructions * nsPerInstruction + skipped`, where `instructions` is the
+ * count of retired guest instructions (read through `getInstructions`, which must be current at
+ * the time of every device access: the engine must count the instruction that exits) and
+ * `skipped` is idle time the machine fast-forwards while the vCPU is halted (`skipTo`, with
+ * the scheduler's next deadline). Two runs of the same guest see the same times.
+ */
+export class InstructionClock implements Clock {
+  private skippedNs = 0;
+  private last = 0;
+
+  constructor(
+    private readonly getInstructions: () => number,
+    readonly nsPerInstruction: number,
+  ) {
+    if (!Number.isFinite(nsPerInstruction) || nsPerInstruction <= 0 || nsPerInstruction > 1e9) {
+      throw new ClockError(`nsPerInstruction must be in (0, 1e9], got ${nsPerInstruction}`);
+    }
+  }
+
+  nowNs(): number {
+    const ns = this.getInstructions() * this.nsPerInstruction + this.skippedNs;
+    // Monotonic even if the instruction counter is reset (a machine reset): time never goes back.
+    if (ns > this.last) this.last = ns;
+    return this.last;
+  }
+
+  /** Fast-forward idle time (HLT) so that `nowNs() >= ns`. Earlier or non-finite targets are ignored. */
+  skipTo(ns: number): void {
+    if (!Number.isFinite(ns)) return;
+    const now = this.nowNs();
+    if (ns > now) {
+      this.skippedNs += ns - now;
+      this.last = ns;
+    }
+  }
+
+  /** Total idle time skipped, for reports. */
+  get skippedTotalNs(): number {
+    return this.skippedNs;
+  }
+}
