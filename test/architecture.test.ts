@@ -4,12 +4,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "./repo-root.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
-const srcRoot = statSync(root, { throwIfNoEntry: false })
-  ? root
-  : resolve(dirname(fileURLToPath(import.meta.url)), "..", "src");
+const srcRoot = join(REPO_ROOT, "src");
 
 /** folder -> folders it may import from (besides itself). "vmm/contract" = src/vmm/{exit,exit-reason,engine}.ts */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -25,7 +22,20 @@ const ALLOWED: Record<string, readonly string[]> = {
   machine: ["boot", "bus", "cpu", "devices", "images", "memory", "mmu", "time", "vmm"],
   guests: [],
   conformance: ["bus", "cpu", "devices", "guests", "machine", "memory", "mmu", "vmm"],
-  cli: ["boot", "bus", "conformance", "cpu", "devices", "guests", "images", "machine", "memory", "mmu", "time", "vmm"],
+  cli: [
+    "boot",
+    "bus",
+    "conformance",
+    "cpu",
+    "devices",
+    "guests",
+    "images",
+    "machine",
+    "memory",
+    "mmu",
+    "time",
+    "vmm",
+  ],
 };
 const CONTRACT = new Set(["vmm/exit.ts", "vmm/exit-reason.ts", "vmm/engine.ts"]);
 

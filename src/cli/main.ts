@@ -2,6 +2,7 @@
 
 import { Command } from "commander";
 import { registerConformanceCommand } from "./commands/conformance.js";
+import { registerImageCommand } from "./commands/image.js";
 import { registerRunCommand } from "./commands/run.js";
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRunCommand(program);
   registerConformanceCommand(program);
+  registerImageCommand(program);
   return program;
 }
 

@@ -27,6 +27,8 @@ function mmioRead(cpu: Cpu, phys: number, size: number): number {
   x.value = 0;
   x.instructionPointer = (cpu.segBase[1]! + cpu.eip) >>> 0;
   cpu.exitHandler.handleExit(x);
+  // The monitor may have changed anything (e.g. DMA into code): end the interpreter's block.
+  cpu.iBreak = true;
   return size === 4 ? x.value | 0 : x.value & (size === 1 ? 0xff : 0xffff);
 }
 
@@ -40,6 +42,7 @@ function mmioWrite(cpu: Cpu, phys: number, size: number, value: number): void {
   x.value = size === 4 ? value | 0 : value & (size === 1 ? 0xff : 0xffff);
   x.instructionPointer = (cpu.segBase[1]! + cpu.eip) >>> 0;
   cpu.exitHandler.handleExit(x);
+  cpu.iBreak = true;
 }
 
 export function readPhys8(cpu: Cpu, phys: number): number {
@@ -54,20 +57,32 @@ export function readPhys32(cpu: Cpu, phys: number): number {
   const m = cpu.memory;
   return phys + 4 <= m.size ? m.read32(phys) : mmioRead(cpu, phys, 4);
 }
+// A write that changes a page holding decoded code (its generation moves) makes the
+// interpreter leave its current block after this instruction (`iBreak`, see
+// src/cpu/interp/mem.ts): callers need not know about the decoded-instruction cache.
 export function writePhys8(cpu: Cpu, phys: number, v: number): void {
   const m = cpu.memory;
-  if (phys < m.size) m.write8(phys, v);
-  else mmioWrite(cpu, phys, 1, v);
+  if (phys < m.size) {
+    const g = m.codeGeneration[phys >>> 12];
+    m.write8(phys, v);
+    if (m.codeGeneration[phys >>> 12] !== g) cpu.iBreak = true;
+  } else mmioWrite(cpu, phys, 1, v);
 }
 export function writePhys16(cpu: Cpu, phys: number, v: number): void {
   const m = cpu.memory;
-  if (phys + 2 <= m.size) m.write16(phys, v);
-  else mmioWrite(cpu, phys, 2, v);
+  if (phys + 2 <= m.size) {
+    const g = m.codeGeneration[phys >>> 12];
+    m.write16(phys, v);
+    if (m.codeGeneration[phys >>> 12] !== g) cpu.iBreak = true;
+  } else mmioWrite(cpu, phys, 2, v);
 }
 export function writePhys32(cpu: Cpu, phys: number, v: number): void {
   const m = cpu.memory;
-  if (phys + 4 <= m.size) m.write32(phys, v);
-  else mmioWrite(cpu, phys, 4, v);
+  if (phys + 4 <= m.size) {
+    const g = m.codeGeneration[phys >>> 12];
+    m.write32(phys, v);
+    if (m.codeGeneration[phys >>> 12] !== g) cpu.iBreak = true;
+  } else mmioWrite(cpu, phys, 4, v);
 }
 
 // ---- linear ------------------------------------------------------------------------------
@@ -205,7 +220,7 @@ export function probeWriteMem(cpu: Cpu, seg: number, offset: number, size: numbe
   const linear = segmentAddress(cpu, seg, offset, size, true);
   for (let page = linear & ~0xfff; ; page = (page + 0x1000) | 0) {
     translate(cpu, Math.max(page, linear) | 0, Access.WRITE);
-    if (((page + 0x1000) >>> 0) > ((linear + size - 1) >>> 0) || page + 0x1000 > 0xffffffff) break;
+    if ((page + 0x1000) >>> 0 > (linear + size - 1) >>> 0 || page + 0x1000 > 0xffffffff) break;
   }
 }
 

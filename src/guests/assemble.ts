@@ -11,8 +11,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Folder holding the .S sources (src/guests in the repository, also when running from dist/). */
-export const GUEST_SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../../src/guests");
+const here = dirname(fileURLToPath(import.meta.url));
+/** Folder holding the .S sources: src/guests in the repository, whether this module runs from src/ or dist/src/. */
+export const GUEST_SOURCE_DIR = existsSync(join(here, "guest.ld"))
+  ? here
+  : resolve(here, "../../../src/guests");
 
 export class GuestBuildError extends Error {
   override readonly name = "GuestBuildError";

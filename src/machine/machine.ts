@@ -1,17 +1,24 @@
 /**
- * The composition root: builds one virtual machine (RAM, buses, devices, vCPU, engine,
- * monitor) and runs it. Nothing else wires parts together.
+ * The composition root: builds one virtual machine (RAM, buses, PC platform devices, vCPU,
+ * engine, monitor, virtual time) and runs it. Nothing else wires parts together.
  *
- * Memory map (this issue's minimal PC):
+ * Memory map:
  *   [0, RAM)                    guest RAM (GuestMemory, a SharedArrayBuffer)
  *   [1 MiB - fw, 1 MiB)         a copy of the firmware image in RAM (the "shadowed" BIOS)
  *   [4 GiB - fw, 4 GiB)         the firmware as ROM on the MMIO bus (the reset vector)
- * Ports: COM1 16550A at 0x3F8 (IRQ 4 line), POST port 0x80, optional isa-debug-exit.
+ * Ports: the PC platform (pc-platform.ts), COM1 16550A at 0x3F8 on IRQ 4, POST port 0x80,
+ * optionally a QEMU-compatible isa-debug-exit.
+ *
+ * Time: one virtual clock drives the PIT, the RTC and the TSC (TSC_HZ = 1 GHz, so the TSC
+ * counts virtual nanoseconds). "real" follows the host's monotonic clock; "deterministic"
+ * advances a fixed number of nanoseconds per retired instruction and skips idle (HLT) time,
+ * so a run, its output and its exit counts repeat exactly.
  */
 
 import { Bus } from "../bus/bus.js";
-import { InterruptLine } from "../bus/irq.js";
+import type { InterruptLine } from "../bus/irq.js";
 import type { Cpu } from "../cpu/cpu.js";
+import { Flag } from "../cpu/cpu.js";
 import { createCpu } from "../cpu/create.js";
 import { Interpreter } from "../cpu/interp/interpreter.js";
 import { DebugExit } from "../devices/debug-exit.js";
@@ -19,12 +26,21 @@ import { PostPort } from "../devices/post-port.js";
 import { Rom } from "../devices/rom.js";
 import { Uart16550 } from "../devices/uart16550.js";
 import { GuestMemory } from "../memory/guest-memory.js";
+import { type Clock, HostClock, InstructionClock, tscAt } from "../time/clock.js";
+import { Scheduler } from "../time/scheduler.js";
 import type { CpuEngine } from "../vmm/engine.js";
 import type { ExitStats } from "../vmm/exit-stats.js";
 import { Monitor } from "../vmm/monitor.js";
+import { PcPlatform } from "./pc-platform.js";
 
 export const COM1_PORT = 0x3f8;
 export const DEFAULT_MEMORY_MIB = 64;
+/** Deterministic mode: virtual nanoseconds per retired instruction (a 1 GIPS virtual CPU). */
+export const DETERMINISTIC_NS_PER_INSTRUCTION = 1;
+/** Deterministic mode's RTC start: 2024-01-01T00:00:00Z. */
+export const DETERMINISTIC_RTC_START_MS = Date.UTC(2024, 0, 1);
+
+export type TimeMode = "real" | "deterministic";
 
 export interface MachineOptions {
   /** Guest RAM in MiB (default 64). */
@@ -36,9 +52,11 @@ export interface MachineOptions {
   readonly onTracedWrite?: (port: number, size: number, value: number) => void;
   /** Port of a QEMU-compatible isa-debug-exit device (write v: stop with status (v << 1) | 1). */
   readonly debugExitPort?: number;
+  /** Virtual time base (default "real"). */
+  readonly time?: TimeMode;
 }
 
-export type StopCause = "debug-exit" | "triple-fault" | "halted" | "instruction-limit" | "timeout";
+export type StopCause = "debug-exit" | "triple-fault" | "halted" | "reset" | "instruction-limit" | "timeout";
 
 export interface RunResult {
   readonly reason: StopCause;
@@ -54,8 +72,8 @@ export interface RunLimits {
   readonly timeoutMs?: number;
 }
 
-/** Instructions per engine slice: between slices the machine checks limits and yields to Node's event loop. */
-const SLICE = 200_000;
+/** Instructions per engine slice: between slices the machine runs due timers, injects interrupts and checks limits. */
+const SLICE = 100_000;
 const YIELD_EVERY_MS = 20;
 
 export class MachineConfigError extends Error {
@@ -69,15 +87,22 @@ export class Machine {
   readonly monitor: Monitor;
   readonly cpu: Cpu;
   readonly engine: CpuEngine;
-  readonly com1Irq = new InterruptLine("IRQ4 (COM1)");
+  readonly clock: Clock;
+  readonly scheduler = new Scheduler();
+  readonly platform: PcPlatform;
   readonly com1: Uart16550;
   readonly post = new PostPort();
+  readonly timeMode: TimeMode;
+  /** External interrupts injected, for reports. */
+  interruptsInjected = 0;
   private readonly serialListeners: ((byte: number) => void)[] = [];
+  /** Host input sources that may wake a halted guest (an interactive console). */
+  private inputAttached = false;
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
-    if (!Number.isInteger(mib) || mib < 1 || mib > 3072) {
-      throw new MachineConfigError(`memory size must be an integer between 1 and 3072 MiB, got ${mib}`);
+    if (!Number.isInteger(mib) || mib < 2 || mib > 3072) {
+      throw new MachineConfigError(`memory size must be an integer between 2 and 3072 MiB, got ${mib}`);
     }
     this.memory = new GuestMemory(mib * 1024 * 1024);
     this.monitor = new Monitor({
@@ -90,7 +115,24 @@ export class Machine {
     this.engine = new Interpreter(this.cpu);
     this.monitor.attach(this.engine);
 
-    this.com1 = new Uart16550(`uart16550@0x${COM1_PORT.toString(16)}`, this.com1Irq, (b) => {
+    this.timeMode = options.time ?? "real";
+    const cpu = this.cpu;
+    this.clock =
+      this.timeMode === "deterministic"
+        ? new InstructionClock(() => cpu.instructionsRetired, DETERMINISTIC_NS_PER_INSTRUCTION)
+        : new HostClock();
+    this.cpu.readTimeBase = () => BigInt(tscAt(this.clock.nowNs()));
+
+    this.platform = new PcPlatform({
+      ports: this.ports,
+      mmio: this.mmio,
+      clock: this.clock,
+      scheduler: this.scheduler,
+      memoryBytes: this.memory.size,
+      ...(this.timeMode === "deterministic" ? { rtcStartMs: DETERMINISTIC_RTC_START_MS } : {}),
+      onReset: () => this.monitor.requestStop("reset-request"),
+    });
+    this.com1 = new Uart16550(`uart16550@0x${COM1_PORT.toString(16)}`, this.platform.irqs[4], (b) => {
       for (const l of this.serialListeners) l(b);
     });
     this.ports.register(COM1_PORT, 8, this.com1);
@@ -106,6 +148,7 @@ export class Machine {
         new DebugExit(port, (status) => this.monitor.requestStop("debug-exit", status)),
       );
     }
+    this.platform.assignPciResources();
     if (options.firmware !== undefined) this.loadFirmware(options.firmware);
   }
 
@@ -116,9 +159,6 @@ export class Machine {
         `firmware image must be exactly 64 KiB or 128 KiB, got ${image.length} bytes`,
       );
     }
-    if (this.memory.size < 0x100000) {
-      throw new MachineConfigError("firmware needs at least 1 MiB of guest RAM");
-    }
     this.memory.writeBytes(0x100000 - image.length, image);
     this.mmio.register(0x1_0000_0000 - image.length, image.length, new Rom("firmware ROM", image.slice()));
     this.engine.reset();
@@ -128,13 +168,44 @@ export class Machine {
     this.serialListeners.push(listener);
   }
 
+  /** Send bytes to the guest's serial console (host keyboard input). Returns how many were taken. */
+  sendSerial(bytes: Uint8Array): number {
+    this.inputAttached = true;
+    return this.com1.receive(bytes);
+  }
+
+  /** Mark that host input may arrive later, so a halted guest waits for it instead of stopping. */
+  attachInput(): void {
+    this.inputAttached = true;
+  }
+
+  get irqLines(): readonly InterruptLine[] {
+    return this.platform.irqs;
+  }
+
   get stats(): ExitStats {
     return this.monitor.stats;
   }
 
+  /** Deliver a pending PIC interrupt, or ask the engine for an interrupt-window exit. */
+  private injectPendingInterrupt(): void {
+    const pic = this.platform.pic;
+    if (!pic.hasInterrupt()) {
+      this.engine.interruptWindowExiting = false;
+      return;
+    }
+    if (this.engine.canInjectInterrupt()) {
+      this.engine.interruptWindowExiting = false;
+      this.engine.injectInterrupt(pic.acknowledge());
+      this.interruptsInjected++;
+    } else {
+      this.engine.interruptWindowExiting = true;
+    }
+  }
+
   /**
-   * Run until the guest stops (debug-exit, triple fault, HLT that nothing can wake) or a
-   * limit is reached. Yields to the event loop regularly so host I/O keeps flowing.
+   * Run until the guest stops (debug-exit, triple fault, reset request, HLT that nothing can
+   * wake) or a limit is reached. Yields to the event loop regularly so host I/O keeps flowing.
    */
   async run(limits: RunLimits = {}): Promise<RunResult> {
     const start = performance.now();
@@ -150,20 +221,45 @@ export class Machine {
     });
     for (;;) {
       const stop = this.monitor.stop;
-      if (stop === "debug-exit" || this.cpu.shutdown || stop === "triple-fault") {
-        return result(stop === "debug-exit" ? "debug-exit" : "triple-fault");
-      }
-      if (this.cpu.halted) {
-        // No interrupt controller in this machine yet (the 8259 pair comes with the PC
-        // platform), so nothing can wake a halted CPU, whatever its IF.
-        return result("halted");
-      }
+      if (stop === "debug-exit") return result("debug-exit");
+      if (stop === "triple-fault" || this.cpu.shutdown) return result("triple-fault");
+      if (stop === "reset-request") return result("reset");
       this.monitor.stop = "none";
-      const done = this.cpu.instructionsRetired - startInstr;
-      if (done >= maxInstr) return result("instruction-limit");
-      this.engine.run(Math.min(SLICE, maxInstr - done));
+
+      this.scheduler.runDue(this.clock.nowNs());
+      this.injectPendingInterrupt();
+
       const now = performance.now();
       if (now >= deadline) return result("timeout");
+      const done = this.cpu.instructionsRetired - startInstr;
+      if (done >= maxInstr) return result("instruction-limit");
+
+      if (this.cpu.halted) {
+        const wake = this.scheduler.nextDeadlineNs();
+        const interruptsEnabled = (this.cpu.getEflags() & Flag.IF) !== 0;
+        if (!interruptsEnabled || (wake === Number.POSITIVE_INFINITY && !this.inputAttached)) {
+          return result("halted"); // Nothing can ever wake this CPU (no NMI sources exist).
+        }
+        if (this.clock instanceof InstructionClock) {
+          this.clock.skipTo(wake);
+        } else {
+          const waitMs = Math.min(Math.max((wake - this.clock.nowNs()) / 1e6, 0), 10);
+          await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+          lastYield = performance.now();
+        }
+        continue;
+      }
+
+      let budget = Math.min(SLICE, maxInstr - done);
+      if (this.clock instanceof InstructionClock) {
+        // Stop exactly at the next timer deadline, so deterministic runs repeat.
+        const untilTimer = Math.ceil(
+          (this.scheduler.nextDeadlineNs() - this.clock.nowNs()) / DETERMINISTIC_NS_PER_INSTRUCTION,
+        );
+        budget = Math.max(1, Math.min(budget, untilTimer));
+      }
+      this.engine.run(budget);
+
       if (now - lastYield >= YIELD_EVERY_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = performance.now();

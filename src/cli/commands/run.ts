@@ -1,7 +1,7 @@
 /** `vmlab run`: boot a machine from a firmware image and show what it does. */
 
 import { readFileSync, writeFileSync } from "node:fs";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { DEFAULT_MEMORY_MIB, Machine, MachineConfigError, type RunResult } from "../../machine/machine.js";
 import { integerOption, numberOption, repeatableInteger } from "../parse.js";
 import { buildStatsReport, formatStatsTable } from "../stats-report.js";
@@ -15,6 +15,7 @@ interface RunOptions {
   debugExit?: number;
   maxInstructions?: number;
   timeout?: number;
+  time: "real" | "deterministic";
 }
 
 export function registerRunCommand(program: Command): void {
@@ -22,7 +23,7 @@ export function registerRunCommand(program: Command): void {
     .command("run")
     .description("boot a virtual machine and run it until the guest stops")
     .option("--bios <file>", "raw 64 KiB or 128 KiB firmware image, started at its reset vector F000:FFF0")
-    .option("--mem <MiB>", "guest RAM in MiB", integerOption("--mem", 1, 3072), DEFAULT_MEMORY_MIB)
+    .option("--mem <MiB>", "guest RAM in MiB", integerOption("--mem", 2, 3072), DEFAULT_MEMORY_MIB)
     .option("--stats", "print VM-exit counts and latencies by reason when the VM stops")
     .option("--stats-json <file>", "write the VM-exit statistics as JSON")
     .option(
@@ -39,6 +40,14 @@ export function registerRunCommand(program: Command): void {
       "--max-instructions <n>",
       "stop after this many guest instructions",
       integerOption("--max-instructions", 1, Number.MAX_SAFE_INTEGER),
+    )
+    .addOption(
+      new Option(
+        "--time <mode>",
+        "virtual time base: host real time, or deterministic (advances with retired instructions)",
+      )
+        .choices(["real", "deterministic"])
+        .default("real"),
     )
     .option("--timeout <seconds>", "stop after this much host time", numberOption("--timeout", 0.001, 1e7))
     .action(async (opts: RunOptions) => {
@@ -66,6 +75,7 @@ async function runCommand(opts: RunOptions): Promise<number> {
   try {
     machine = new Machine({
       memoryMiB: opts.mem,
+      time: opts.time,
       firmware,
       ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
       onTracedWrite: (port, size, value) => {
@@ -108,6 +118,7 @@ function describeStop(r: RunResult): string {
     "debug-exit": `guest exited through isa-debug-exit with status ${r.exitCode}`,
     "triple-fault": "guest triple-faulted (CPU shut down)",
     halted: "guest halted with nothing to wake it",
+    reset: "guest requested a reset (keyboard controller, port 0x92 or 0xCF9)",
     "instruction-limit": "instruction limit reached",
     timeout: "time limit reached",
   };

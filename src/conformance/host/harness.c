@@ -225,6 +225,17 @@ int main(void) {
   int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
   for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
 
+  /* Header: the selectors this process runs with, so that vmlab can load the same ones. */
+  {
+    uint32_t hdr[7];
+    uint16_t sel[6];
+    __asm__ volatile("movw %%es, %0; movw %%cs, %1; movw %%ss, %2; movw %%ds, %3; movw %%fs, %4; movw %%gs, %5"
+                     : "=m"(sel[0]), "=m"(sel[1]), "=m"(sel[2]), "=m"(sel[3]), "=m"(sel[4]), "=m"(sel[5]));
+    hdr[0] = 0x56434831u; /* "VCH1" */
+    for (int i = 0; i < 6; i++) hdr[1 + i] = sel[i];
+    out_put(hdr, sizeof hdr);
+    out_flush();
+  }
   static uint8_t before[REGION_SIZE];
   uint8_t *region = (uint8_t *)REGION_ADDR;
   uint8_t *code = (uint8_t *)CODE_ADDR;

@@ -1,0 +1,420 @@
+/**
+ * The interpreter engine: a decoded-block cache and the run loop.
+ *
+ * Blocks. Straight-line runs of up to MAX_BLOCK instructions are decoded once and cached,
+ * keyed by the physical address of their first byte and CS.D (the only mode bit decoding
+ * depends on; mode checks such as "#UD in real mode" are made at execution). A block ends
+ * after a control transfer or any instruction that changes system state, at the end of a
+ * page (a later instruction never crosses a page; only a block's first instruction may),
+ * or when decoding the next instruction would fault. Blocks are validated against
+ * GuestMemory's per-page code generation on entry, and after every instruction (a write to
+ * the block's own page, self-modifying code, ends the block so the rest is re-decoded).
+ *
+ * Precise exceptions (SDM Vol. 3A 6.5): EIP and ESP at the start of each instruction are
+ * kept in cpu.insnEip/insnEsp; on a fault the run loop restores them and asks the system
+ * layer to deliver the exception. Instructions are written so that they change no other
+ * state before their last possible fault.
+ */
+
+import { CS, type Cpu, Flag } from "../cpu.js";
+import { CPU_FAULT } from "../fault.js";
+import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
+import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
+import { StopReason } from "../../vmm/engine.js";
+import { ExitReason } from "../../vmm/exit-reason.js";
+import { decode, decodedEnd, END_OF_BLOCK, fetchBegin, fetchPhys2, fUncacheable, fUsedPage2 } from "./decoder.js";
+import { installFlagAccessors } from "./flags.js";
+import { Insn } from "./insn.js";
+import { flushTlb, initTlb, type SoftTlb, useTlb } from "./mem.js";
+import { simpleExit, ud } from "./ops-system.js";
+import { Access } from "../cpu.js";
+import { lazyIncDec, lazyLogic, lazySub } from "./flags.js";
+import { ea } from "./insn.js";
+import { pop32, push32, rd8, rd32, wr32 } from "./mem.js";
+import { alu32 } from "./ops-alu.js";
+import { R8 } from "./operand.js";
+
+const MAX_BLOCK = 32;
+const CACHE_BITS = 16;
+const CACHE_MASK = (1 << CACHE_BITS) - 1;
+
+export class Block {
+  phys = -1;
+  d32 = 0;
+  n = 0;
+  /** Bytes covered, for the CS limit check on entry. */
+  bytes = 0;
+  page = 0;
+  gen = 0;
+  /** Second page (only when the first instruction crosses a page boundary), else -1. */
+  page2 = -1;
+  gen2 = 0;
+  readonly insns: Insn[] = [];
+}
+
+export class Interpreter implements CpuEngine {
+  readonly name = "interp";
+  readonly cpu: Cpu;
+  private readonly blocks: (Block | undefined)[] = new Array(1 << CACHE_BITS).fill(undefined);
+  private readonly tlb: SoftTlb;
+  /** Cached translation of the current code page. */
+  private fetchLin = 1;
+  private fetchPhys = 0;
+  private fetchUser = false;
+  private inRun = false;
+  private pendingVector = -1;
+  private windowExiting = false;
+  private curBlock: Block | undefined = undefined;
+  private curBlockEip = 0;
+  /** Statistics: blocks decoded since reset. */
+  blocksDecoded = 0;
+
+  constructor(cpu: Cpu) {
+    this.cpu = cpu;
+    installFlagAccessors(cpu);
+    this.tlb = initTlb(cpu);
+  }
+
+  get interruptWindowExiting(): boolean {
+    return this.windowExiting;
+  }
+  set interruptWindowExiting(v: boolean) {
+    this.windowExiting = v;
+    if (v) this.cpu.iBreak = true;
+  }
+
+  requestStop(): void {
+    this.cpu.iStop = true;
+    this.cpu.iBreak = true;
+  }
+
+  canInjectInterrupt(): boolean {
+    return (this.cpu.eflags & Flag.IF) !== 0 && this.cpu.interruptShadow === 0;
+  }
+
+  injectInterrupt(vector: number): void {
+    if (this.inRun) {
+      // Called from an exit handler in the middle of an instruction: deliver at the boundary.
+      this.pendingVector = vector;
+      this.cpu.iBreak = true;
+      return;
+    }
+    this.deliverInterrupt(vector);
+  }
+
+  reset(): void {
+    resetCpu(this.cpu);
+    this.invalidateCaches();
+  }
+
+  /** Drop all decoded blocks and translations (e.g. after the monitor rewrote guest memory wholesale). */
+  invalidateCaches(): void {
+    this.blocks.fill(undefined);
+    this.cpu.tlbEpoch++;
+    this.fetchLin = 1;
+    this.pendingVector = -1;
+  }
+
+  private deliverInterrupt(vector: number): void {
+    const cpu = this.cpu;
+    deliverExternalInterrupt(cpu, vector);
+    cpu.interruptShadow = 0;
+    cpu.tlbEpoch++;
+  }
+
+  /** Deliver the exception recorded in cpu.fault* (EIP/ESP already restored). */
+  protected deliverFault(): void {
+    const cpu = this.cpu;
+    cpu.interruptShadow = 0;
+    try {
+      deliverException(cpu);
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      // The system layer promotes nested faults itself; one escaping here is a shutdown.
+      cpu.shutdown = true;
+      simpleExit(cpu, ExitReason.TRIPLE_FAULT);
+    }
+    cpu.tlbEpoch++;
+  }
+
+  run(maxInstructions: number): StopReasonCode {
+    const cpu = this.cpu;
+    cpu.iStop = false;
+    useTlb(this.tlb);
+    const end = cpu.instructionsRetired + maxInstructions;
+    for (;;) {
+      if (cpu.iStop || cpu.shutdown) return StopReason.REQUESTED;
+      if (this.pendingVector >= 0) {
+        const v = this.pendingVector;
+        this.pendingVector = -1;
+        this.deliverInterrupt(v);
+      }
+      if (cpu.halted) return StopReason.REQUESTED;
+      if (cpu.instructionsRetired >= end) return StopReason.BUDGET;
+      const shadow = cpu.interruptShadow !== 0;
+      if (this.windowExiting && !shadow && (cpu.eflags & Flag.IF) !== 0) {
+        simpleExit(cpu, ExitReason.INTERRUPT_WINDOW);
+        if (cpu.iStop || cpu.shutdown || cpu.halted || this.pendingVector >= 0) continue;
+      }
+      const tf = (cpu.eflags & Flag.TF) !== 0;
+      let limit = end;
+      if (shadow || tf) {
+        // Exactly one instruction: the shadow covers it (SDM Vol. 3A 6.8.3); TF traps after it.
+        limit = cpu.instructionsRetired + 1;
+        cpu.interruptShadow = 0;
+      }
+      cpu.iBreak = false;
+      this.inRun = true;
+      const before = cpu.instructionsRetired;
+      try {
+        this.execBlocks(limit);
+      } catch (e) {
+        this.inRun = false;
+        if (e !== CPU_FAULT) throw e;
+        this.countRetiredBeforeFault();
+        cpu.eip = cpu.insnEip;
+        cpu.regs[4] = cpu.insnEsp;
+        this.deliverFault();
+        continue;
+      }
+      this.inRun = false;
+      if (tf && cpu.instructionsRetired > before && !cpu.shutdown) {
+        // Single-step trap after the instruction (SDM Vol. 3A 17.3.1.4): DR6.BS, #DB.
+        cpu.dr[6] = cpu.dr[6]! | 0x4000;
+        cpu.faultVector = 1;
+        cpu.faultErrorCode = 0;
+        cpu.faultHasErrorCode = false;
+        this.deliverFault();
+      }
+    }
+  }
+
+  /**
+   * The block loop adds its retired count after the block; when an instruction faults,
+   * count the instructions of the block that completed before it.
+   */
+  private countRetiredBeforeFault(): void {
+    const b = this.curBlock;
+    if (b === undefined) return;
+    this.curBlock = undefined;
+    let eip = this.curBlockEip;
+    const target = this.cpu.insnEip;
+    for (let k = 0; k < b.n; k++) {
+      if (eip === target) {
+        this.cpu.instructionsRetired += k;
+        return;
+      }
+      eip = (eip + b.insns[k]!.len) >>> 0;
+    }
+  }
+
+  /** Run blocks until `limit` instructions have retired or an instruction sets cpu.iBreak. */
+  private execBlocks(limit: number): void {
+    const cpu = this.cpu;
+    const regs = cpu.regs;
+    const tlb = this.tlb;
+    for (;;) {
+      if (cpu.iBreak) return;
+      const left = limit - cpu.instructionsRetired;
+      if (left <= 0) return;
+      if (cpu.tlbEpoch !== tlb.epoch) {
+        flushTlb(cpu, tlb);
+        this.fetchLin = 1;
+      }
+      let eip = cpu.eip;
+      cpu.insnEip = eip;
+      cpu.insnEsp = regs[4]!;
+      const b = this.lookup(eip);
+      this.curBlock = b;
+      this.curBlockEip = eip;
+      const n = b.n < left ? b.n : left;
+      cpu.iRepBudget = left - n + 1;
+      const insns = b.insns;
+      let k = 0;
+      while (k < n) {
+        const i = insns[k++]!;
+        cpu.insnEip = eip;
+        cpu.insnEsp = regs[4]!;
+        eip = (eip + i.len) >>> 0;
+        cpu.eip = eip;
+        switch (i.kind) {
+          case 1: // K_MOV_R_RM_REG
+            regs[i.reg] = regs[i.rm]!;
+            break;
+          case 2: // K_MOV_RM_R_REG
+            regs[i.rm] = regs[i.reg]!;
+            break;
+          case 3: // K_LOAD32
+            regs[i.reg] = rd32(cpu, i.seg, ea(cpu, i));
+            break;
+          case 4: // K_STORE32
+            wr32(cpu, i.seg, ea(cpu, i), regs[i.reg]!);
+            break;
+          case 5: // K_MOV_R_IMM32
+            regs[i.reg] = i.imm;
+            break;
+          case 6: // K_ALU_RM_R_REG
+            regs[i.rm] = alu32(cpu, i.sub, regs[i.rm]!, regs[i.reg]!);
+            break;
+          case 7: { // K_ALU_R_RM_REG
+            const r = alu32(cpu, i.sub, regs[i.reg]!, regs[i.rm]!);
+            if (i.sub !== 7) regs[i.reg] = r;
+            break;
+          }
+          case 8: { // K_ALU_R_RM_MEM
+            const r = alu32(cpu, i.sub, regs[i.reg]!, rd32(cpu, i.seg, ea(cpu, i)));
+            if (i.sub !== 7) regs[i.reg] = r;
+            break;
+          }
+          case 9: { // K_ALU_RM_IMM_REG
+            const r = alu32(cpu, i.sub, regs[i.rm]!, i.imm);
+            if (i.sub !== 7) regs[i.rm] = r;
+            break;
+          }
+          case 10: { // K_ALU_ACC_IMM32
+            const r = alu32(cpu, i.sub, regs[0]!, i.imm);
+            if (i.sub !== 7) regs[0] = r;
+            break;
+          }
+          case 11: { // K_CMP_RM_R
+            const a = i.mod === 3 ? regs[i.rm]! : rd32(cpu, i.seg, ea(cpu, i));
+            const bb = regs[i.reg]!;
+            lazySub(cpu, a, bb, (a - bb) | 0, 32);
+            break;
+          }
+          case 12: // K_TEST_RR32
+            lazyLogic(cpu, regs[i.rm]! & regs[i.reg]!, 32);
+            break;
+          case 13: { // K_INC32
+            const a = regs[i.reg]!;
+            const r = (a + 1) | 0;
+            regs[i.reg] = r;
+            lazyIncDec(cpu, a, r, 32, false);
+            break;
+          }
+          case 14: { // K_DEC32
+            const a = regs[i.reg]!;
+            const r = (a - 1) | 0;
+            regs[i.reg] = r;
+            lazyIncDec(cpu, a, r, 32, true);
+            break;
+          }
+          case 16: // K_PUSH32
+            push32(cpu, regs[i.reg]!);
+            break;
+          case 17: { // K_POP32
+            const v = pop32(cpu);
+            regs[i.reg] = v;
+            break;
+          }
+          case 18: // K_LEA32
+            regs[i.reg] = ea(cpu, i);
+            break;
+          case 19: // K_MOVZX_B32
+            regs[i.reg] = i.mod === 3 ? cpu.reg8[R8[i.rm]!]! : rd8(cpu, i.seg, ea(cpu, i));
+            break;
+          default:
+            i.fn(cpu, i);
+        }
+        // Also set by a write into a page holding decoded code (mem.ts, access.ts).
+        if (cpu.iBreak) break;
+      }
+      cpu.instructionsRetired += k;
+      this.curBlock = undefined;
+    }
+  }
+
+  /** Find or decode the block at CS:eip. */
+  private lookup(eip: number): Block {
+    const cpu = this.cpu;
+    const lin = (cpu.segBase[CS]! + eip) | 0;
+    const linPage = lin & ~0xfff;
+    let physPage: number;
+    if (cpu.cr0 >= 0) physPage = linPage >>> 0;
+    else {
+      const user = cpu.cpl === 3;
+      if (linPage !== this.fetchLin || user !== this.fetchUser) {
+        const p = cpu.mmu.translate(lin >>> 0, Access.FETCH, user);
+        this.fetchPhys = (p & ~0xfff) >>> 0;
+        if (cpu.tlbNoCache) cpu.tlbNoCache = false;
+        else {
+          this.fetchLin = linPage;
+          this.fetchUser = user;
+        }
+      }
+      physPage = this.fetchPhys;
+    }
+    const phys = physPage + (lin & 0xfff);
+    const d32 = (cpu.segAccess[CS]! >> 14) & 1;
+    const slot = (phys ^ (phys >>> CACHE_BITS) ^ Math.imul(phys >>> 12, 0x9e5)) & CACHE_MASK;
+    let b = this.blocks[slot];
+    const gens = cpu.memory.codeGeneration;
+    if (
+      b !== undefined &&
+      b.phys === phys &&
+      b.d32 === d32 &&
+      gens[b.page] === b.gen &&
+      (b.page2 < 0 || gens[b.page2] === b.gen2) &&
+      eip + b.bytes - 1 <= cpu.segLimit[CS]! >>> 0
+    ) {
+      return b;
+    }
+    if (b === undefined) {
+      b = new Block();
+      this.blocks[slot] = b;
+    }
+    // An uncacheable block (code outside RAM) is used once and dropped.
+    if (!this.build(b, eip, linPage, physPage, phys, d32)) this.blocks[slot] = undefined;
+    return b;
+  }
+
+  /** Decode a block; returns false when it must not be cached. */
+  private build(b: Block, eip: number, linPage: number, physPage: number, phys: number, d32: number): boolean {
+    const cpu = this.cpu;
+    const mem = cpu.memory;
+    this.blocksDecoded++;
+    fetchBegin(cpu, eip, linPage, physPage);
+    b.phys = -1;
+    b.n = 0;
+    b.page2 = -1;
+    let pos = eip >>> 0;
+    let cacheable = true;
+    for (let k = 0; k < MAX_BLOCK; k++) {
+      let i = b.insns[k];
+      if (i === undefined) {
+        i = new Insn(ud);
+        b.insns.push(i);
+      }
+      try {
+        decode(i, d32 !== 0, k === 0);
+      } catch (e) {
+        if (k === 0) throw e;
+        if (e === END_OF_BLOCK || e === CPU_FAULT) break;
+        throw e;
+      }
+      pos = (pos + i.len) >>> 0;
+      b.n = k + 1;
+      if (fUncacheable) cacheable = false;
+      if (k === 0 && fUsedPage2) {
+        b.page2 = fetchPhys2() >>> 12;
+        break;
+      }
+      if (decodedEnd) break;
+    }
+    b.bytes = (pos - eip) >>> 0;
+    b.d32 = d32;
+    if (physPage + 0x1000 > mem.size) cacheable = false;
+    if (b.page2 >= 0 && (b.page2 + 1) * 0x1000 > mem.size) cacheable = false;
+    // A block must not extend past the CS limit check we make on lookup.
+    const pageIdx = physPage >>> 12;
+    if (cacheable) {
+      mem.markCodePage(physPage);
+      if (b.page2 >= 0) mem.markCodePage(b.page2 * 0x1000);
+    }
+    b.page = physPage < mem.size ? pageIdx : 0;
+    b.gen = physPage < mem.size ? mem.codeGeneration[pageIdx]! : 0;
+    if (b.page2 >= 0) b.gen2 = mem.codeGeneration[b.page2]!;
+    b.phys = cacheable ? phys : -1;
+    return cacheable;
+  }
+}
