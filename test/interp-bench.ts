@@ -2,9 +2,12 @@
  * Interpreter micro benchmark (not a test): a loop of ALU, load/store and branch
  * instructions in flat 32-bit mode. Build with tsc and run the emitted JS for real
  * numbers (tsx adds getter indirection to every import):
- *   npx tsc -p . --outDir /tmp/build && node /tmp/build/test/interp-bench.js 100000000
+ *   npx tsc -p . --outDir /tmp/build && node /tmp/build/test/interp-bench.js 100000000 [--tune]
  */
+import { tuneV8ForInterpreter } from "../src/cpu/interp/interpreter.js";
 import { flatMachine } from "./interp-helpers.js";
+
+if (process.argv.includes("--tune")) await tuneV8ForInterpreter();
 
 function le32(v: number): number[] {
   return [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255];
@@ -16,8 +19,25 @@ const iters = Math.floor(N / 7);
 // loop: add eax,ebx; xor edx,eax; mov [esi+4],eax; mov ebx,[esi+4]; inc edi; dec ecx; jnz loop
 // hlt
 const code = [
-  0xb9, ...le32(iters), 0xbe, ...le32(0x10000),
-  0x01, 0xd8, 0x31, 0xc2, 0x89, 0x46, 0x04, 0x8b, 0x5e, 0x04, 0x47, 0x49, 0x75, 0x100 - 14, 0xf4,
+  0xb9,
+  ...le32(iters),
+  0xbe,
+  ...le32(0x10000),
+  0x01,
+  0xd8,
+  0x31,
+  0xc2,
+  0x89,
+  0x46,
+  0x04,
+  0x8b,
+  0x5e,
+  0x04,
+  0x47,
+  0x49,
+  0x75,
+  0x100 - 14,
+  0xf4,
 ];
 const m = flatMachine(code);
 m.cpu.regs[3] = 1;

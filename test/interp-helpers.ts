@@ -3,8 +3,9 @@
  * mode) without paging, set up by hand (the system layer's resetCpu is not needed), and a
  * recording ExitHandler.
  */
-import { Cpu } from "../src/cpu/cpu.js";
+
 import type { X87Unit } from "../src/cpu/cpu.js";
+import { Cpu } from "../src/cpu/cpu.js";
 import { Interpreter } from "../src/cpu/interp/interpreter.js";
 import { GuestMemory } from "../src/memory/guest-memory.js";
 import type { ExitHandler, VmExit } from "../src/vmm/exit.js";

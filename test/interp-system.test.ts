@@ -233,8 +233,25 @@ test("interrupt-window exiting fires once IF=1 and the STI shadow has passed", (
 test("LOOP, CALL/RET, PUSH/POP, ENTER/LEAVE", () => {
   // mov ecx, 5; xor eax,eax; l: add eax, ecx; loop l; call f; hlt; f: enter 8,0; push eax; pop ebx; leave; ret
   const code = [
-    0xb9, ...le32(5), 0x31, 0xc0, 0x01, 0xc8, 0xe2, 0x100 - 4, 0xe8, ...le32(1), 0xf4,
-    0xc8, 0x08, 0x00, 0x00, 0x50, 0x5b, 0xc9, 0xc3,
+    0xb9,
+    ...le32(5),
+    0x31,
+    0xc0,
+    0x01,
+    0xc8,
+    0xe2,
+    0x100 - 4,
+    0xe8,
+    ...le32(1),
+    0xf4,
+    0xc8,
+    0x08,
+    0x00,
+    0x00,
+    0x50,
+    0x5b,
+    0xc9,
+    0xc3,
   ];
   const m = flatMachine(code);
   m.interp.run(1000);

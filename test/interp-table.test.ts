@@ -76,14 +76,20 @@ test("every opcode the decoder accepts is a table form (or an x87 escape)", () =
   let accepted = 0;
   for (let op = 0; op < 0x200; op++) {
     const lead = op >= 0x100 ? [0x0f, op & 0xff] : [op];
-    if (op < 0x100 && [0x0f, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3].includes(op)) continue;
-    for (const modrm of [0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0xc0, 0xc8, 0xd0, 0xd8, 0xe0, 0xe8, 0xf0, 0xf8]) {
+    if (op < 0x100 && [0x0f, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3].includes(op))
+      continue;
+    for (const modrm of [
+      0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0xc0, 0xc8, 0xd0, 0xd8, 0xe0, 0xe8, 0xf0, 0xf8,
+    ]) {
       const i = decodeAt(m, [...lead, modrm | 3, 0, 0, 0, 0, 0, 0, 0, 0]);
       if (i.fn === ud) continue;
       accepted++;
       if (op >= 0xd8 && op <= 0xdf) continue;
       const form = formFor(op, (modrm >> 3) & 7);
-      assert.ok(form !== undefined && INSTRUCTION_FORMS.includes(form), `opcode ${op.toString(16)} modrm ${modrm.toString(16)}`);
+      assert.ok(
+        form !== undefined && INSTRUCTION_FORMS.includes(form),
+        `opcode ${op.toString(16)} modrm ${modrm.toString(16)}`,
+      );
       if (form.modrm === "mem") assert.notEqual(modrm >> 6, 3);
       if (form.modrm === "reg" && form.modIgnored !== true) assert.equal(modrm >> 6, 3);
     }
@@ -92,7 +98,13 @@ test("every opcode the decoder accepts is a table form (or an x87 escape)", () =
 });
 
 test("undefined opcodes raise #UD at their own address", () => {
-  for (const bytes of [[0x0f, 0x0b], [0x0f, 0xff], [0x8d, 0xc0], [0xf0, 0x90], [0xc4, 0xc0]]) {
+  for (const bytes of [
+    [0x0f, 0x0b],
+    [0x0f, 0xff],
+    [0x8d, 0xc0],
+    [0xf0, 0x90],
+    [0xc4, 0xc0],
+  ]) {
     const m = flatMachine([0x90, ...bytes]);
     m.interp.run(10);
     assert.equal(m.interp.faults.length, 1, bytes.join(","));

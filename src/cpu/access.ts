@@ -25,7 +25,8 @@ function mmioRead(cpu: Cpu, phys: number, size: number): number {
   x.write = false;
   x.string = false;
   x.value = 0;
-  x.instructionPointer = (cpu.segBase[1]! + cpu.eip) >>> 0;
+  // insnEip: the start of the executing instruction (cpu.eip already points past it).
+  x.instructionPointer = (cpu.segBase[1]! + cpu.insnEip) >>> 0;
   cpu.exitHandler.handleExit(x);
   // The monitor may have changed anything (e.g. DMA into code): end the interpreter's block.
   cpu.iBreak = true;
@@ -40,7 +41,8 @@ function mmioWrite(cpu: Cpu, phys: number, size: number, value: number): void {
   x.write = true;
   x.string = false;
   x.value = size === 4 ? value | 0 : value & (size === 1 ? 0xff : 0xffff);
-  x.instructionPointer = (cpu.segBase[1]! + cpu.eip) >>> 0;
+  // insnEip: the start of the executing instruction (cpu.eip already points past it).
+  x.instructionPointer = (cpu.segBase[1]! + cpu.insnEip) >>> 0;
   cpu.exitHandler.handleExit(x);
   cpu.iBreak = true;
 }

@@ -15,6 +15,7 @@
  * so a run, its output and its exit counts repeat exactly.
  */
 
+import { applyEntryState, type EntryPath, type LinuxBoot, loadLinux } from "../boot/index.js";
 import { Bus } from "../bus/bus.js";
 import type { InterruptLine } from "../bus/irq.js";
 import type { Cpu } from "../cpu/cpu.js";
@@ -56,7 +57,14 @@ export interface MachineOptions {
   readonly time?: TimeMode;
 }
 
-export type StopCause = "debug-exit" | "triple-fault" | "halted" | "reset" | "instruction-limit" | "timeout";
+export type StopCause =
+  | "debug-exit"
+  | "triple-fault"
+  | "halted"
+  | "reset"
+  | "host-stop"
+  | "instruction-limit"
+  | "timeout";
 
 export interface RunResult {
   readonly reason: StopCause;
@@ -164,6 +172,25 @@ export class Machine {
     this.engine.reset();
   }
 
+  /**
+   * Load a Linux bzImage (and initrd) by the 32-bit boot protocol and point the vCPU at its
+   * entry: either the uncompressed kernel after host-side decompression ("vmlinux", the
+   * default) or the kernel's own decompressor ("decompressor").
+   */
+  async loadLinux(
+    kernel: Uint8Array,
+    options: { initrd?: Uint8Array; cmdline?: string; entryPath?: EntryPath } = {},
+  ): Promise<LinuxBoot> {
+    const boot = await loadLinux(this.memory, kernel, {
+      ...(options.cmdline !== undefined ? { cmdline: options.cmdline } : {}),
+      ...(options.initrd !== undefined ? { initrd: options.initrd } : {}),
+      entryPath: options.entryPath ?? "vmlinux",
+    });
+    this.engine.reset();
+    applyEntryState(this.cpu, boot.entry);
+    return boot;
+  }
+
   onSerial(listener: (byte: number) => void): void {
     this.serialListeners.push(listener);
   }
@@ -224,6 +251,7 @@ export class Machine {
       if (stop === "debug-exit") return result("debug-exit");
       if (stop === "triple-fault" || this.cpu.shutdown) return result("triple-fault");
       if (stop === "reset-request") return result("reset");
+      if (stop === "host-stop") return result("host-stop");
       this.monitor.stop = "none";
 
       this.scheduler.runDue(this.clock.nowNs());

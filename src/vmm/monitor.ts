@@ -16,7 +16,7 @@ import { ExitStats } from "./exit-stats.js";
 import { MsrFile } from "./msr.js";
 
 /** Why the monitor stopped the vCPU; read by the machine's run loop. */
-export type MonitorStop = "none" | "halted" | "triple-fault" | "debug-exit" | "reset-request";
+export type MonitorStop = "none" | "halted" | "triple-fault" | "debug-exit" | "reset-request" | "host-stop";
 
 export interface MonitorOptions {
   readonly ports: Bus;

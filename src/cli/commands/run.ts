@@ -1,13 +1,26 @@
-/** `vmlab run`: boot a machine from a firmware image and show what it does. */
+/** `vmlab run`: boot a machine (a firmware image or a Linux kernel) and show what it does. */
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { type Command, Option } from "commander";
-import { DEFAULT_MEMORY_MIB, Machine, MachineConfigError, type RunResult } from "../../machine/machine.js";
+import { BootImageError, type EntryPath } from "../../boot/index.js";
+import { DEFAULT_KERNEL_ARGS, defaultImage, EXIT_MARKER, execCmdlineArg } from "../../images/index.js";
+import {
+  DEFAULT_MEMORY_MIB,
+  Machine,
+  MachineConfigError,
+  type RunResult,
+  type TimeMode,
+} from "../../machine/machine.js";
 import { integerOption, numberOption, repeatableInteger } from "../parse.js";
 import { buildStatsReport, formatStatsTable } from "../stats-report.js";
 
 interface RunOptions {
   bios?: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  exec?: string;
+  entry: EntryPath;
   mem: number;
   stats?: boolean;
   statsJson?: string;
@@ -15,13 +28,33 @@ interface RunOptions {
   debugExit?: number;
   maxInstructions?: number;
   timeout?: number;
-  time: "real" | "deterministic";
+  time: TimeMode;
 }
+
+/** Exit status when vmlab itself fails (bad arguments, unreadable files). */
+const EXIT_USAGE = 2;
 
 export function registerRunCommand(program: Command): void {
   program
     .command("run")
-    .description("boot a virtual machine and run it until the guest stops")
+    .description(
+      "boot a virtual machine: the default Debian guest (see `vmlab image build`), a kernel, or a firmware image",
+    )
+    .option("--kernel <bzImage>", "Linux kernel to boot by the 32-bit boot protocol")
+    .option("--initrd <file>", "initial ramdisk for --kernel")
+    .option("--append <args>", `kernel command line (default with the built image: "${DEFAULT_KERNEL_ARGS}")`)
+    .option(
+      "--exec <command>",
+      "boot the guest, run this shell command in it, print its output, exit with its status",
+    )
+    .addOption(
+      new Option(
+        "--entry <path>",
+        "kernel entry: host-side decompression into vmlinux, or the kernel's own decompressor",
+      )
+        .choices(["vmlinux", "decompressor"])
+        .default("vmlinux"),
+    )
     .option("--bios <file>", "raw 64 KiB or 128 KiB firmware image, started at its reset vector F000:FFF0")
     .option("--mem <MiB>", "guest RAM in MiB", integerOption("--mem", 2, 3072), DEFAULT_MEMORY_MIB)
     .option("--stats", "print VM-exit counts and latencies by reason when the VM stops")
@@ -36,11 +69,6 @@ export function registerRunCommand(program: Command): void {
       "add a QEMU-compatible isa-debug-exit device at this port (write v: exit with status (v<<1)|1)",
       integerOption("--debug-exit", 0, 0xfffc),
     )
-    .option(
-      "--max-instructions <n>",
-      "stop after this many guest instructions",
-      integerOption("--max-instructions", 1, Number.MAX_SAFE_INTEGER),
-    )
     .addOption(
       new Option(
         "--time <mode>",
@@ -49,59 +77,92 @@ export function registerRunCommand(program: Command): void {
         .choices(["real", "deterministic"])
         .default("real"),
     )
+    .option(
+      "--max-instructions <n>",
+      "stop after this many guest instructions",
+      integerOption("--max-instructions", 1, Number.MAX_SAFE_INTEGER),
+    )
     .option("--timeout <seconds>", "stop after this much host time", numberOption("--timeout", 0.001, 1e7))
     .action(async (opts: RunOptions) => {
       process.exitCode = await runCommand(opts);
     });
 }
 
+class UsageError extends Error {}
+
+function readInput(what: string, path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
 async function runCommand(opts: RunOptions): Promise<number> {
-  if (opts.bios === undefined) {
-    process.stderr.write(
-      "vmlab run: no guest given. Pass --bios FILE (a raw 64/128 KiB firmware image); e.g. the demo guest:\n" +
-        "  npm run guests && node bin/vmlab.js run --bios build/guests/demo.bin --stats\n" +
-        "(Booting Linux directly with --kernel comes with the PC-platform work; see README.)\n",
-    );
-    return 2;
-  }
-  let firmware: Uint8Array;
   try {
-    firmware = readFileSync(opts.bios);
+    return await runMachine(opts);
   } catch (e) {
-    process.stderr.write(`vmlab run: cannot read firmware image ${opts.bios}: ${(e as Error).message}\n`);
-    return 2;
-  }
-  let machine: Machine;
-  try {
-    machine = new Machine({
-      memoryMiB: opts.mem,
-      time: opts.time,
-      firmware,
-      ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
-      onTracedWrite: (port, size, value) => {
-        const digits = size * 2;
-        process.stderr.write(
-          `[port 0x${port.toString(16).padStart(4, "0")}] <- 0x${(value >>> 0).toString(16).padStart(digits, "0")}\n`,
-        );
-      },
-      ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
-    });
-  } catch (e) {
-    if (e instanceof MachineConfigError) {
+    if (e instanceof UsageError || e instanceof MachineConfigError || e instanceof BootImageError) {
       process.stderr.write(`vmlab run: ${e.message}\n`);
-      return 2;
+      return EXIT_USAGE;
     }
     throw e;
   }
-  machine.onSerial((byte) => process.stdout.write(Uint8Array.of(byte)));
+}
+
+async function runMachine(opts: RunOptions): Promise<number> {
+  if (opts.bios !== undefined && (opts.kernel !== undefined || opts.exec !== undefined)) {
+    throw new UsageError("--bios cannot be combined with --kernel or --exec");
+  }
+  const firmware = opts.bios !== undefined ? readInput("firmware image", opts.bios) : undefined;
+  const machine = new Machine({
+    memoryMiB: opts.mem,
+    time: opts.time,
+    ...(firmware !== undefined ? { firmware } : {}),
+    ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
+    onTracedWrite: (port, size, value) => {
+      process.stderr.write(
+        `[port 0x${port.toString(16).padStart(4, "0")}] <- 0x${(value >>> 0).toString(16).padStart(size * 2, "0")}\n`,
+      );
+    },
+    ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
+  });
+
+  if (firmware === undefined) await loadKernel(machine, opts);
+
+  // The guest's console. With --exec, watch for the exit-status marker /init prints.
+  let execStatus: number | undefined;
+  let line = "";
+  machine.onSerial((byte) => {
+    process.stdout.write(Uint8Array.of(byte));
+    if (opts.exec === undefined) return;
+    if (byte === 0x0a) {
+      const m = line.match(new RegExp(`${EXIT_MARKER}\\s*(\\d+)`));
+      if (m !== null) execStatus = Number(m[1]);
+      line = "";
+    } else if (line.length < 4096) {
+      line += String.fromCharCode(byte);
+    }
+  });
+  const console = opts.exec === undefined && firmware === undefined ? attachConsole(machine) : undefined;
+
   const result = await machine.run({
     ...(opts.maxInstructions !== undefined ? { maxInstructions: opts.maxInstructions } : {}),
     ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
   });
-  process.stderr.write(`vmlab: ${describeStop(result)}\n`);
+  console?.detach();
+  process.stderr.write(`\nvmlab: ${describeStop(result)}\n`);
   const report = buildStatsReport(machine.stats, result.instructions, result.seconds);
   if (opts.stats) process.stderr.write(`${formatStatsTable(report)}\n`);
   if (opts.statsJson !== undefined) writeFileSync(opts.statsJson, `${JSON.stringify(report, null, 2)}\n`);
+
+  if (opts.exec !== undefined) {
+    if (execStatus === undefined) {
+      process.stderr.write(`vmlab: the guest stopped before reporting the command's exit status\n`);
+      return 1;
+    }
+    return execStatus;
+  }
   switch (result.reason) {
     case "debug-exit":
       return result.exitCode;
@@ -112,6 +173,79 @@ async function runCommand(opts: RunOptions): Promise<number> {
   }
 }
 
+async function loadKernel(machine: Machine, opts: RunOptions): Promise<void> {
+  let kernelPath = opts.kernel;
+  let initrdPath = opts.initrd;
+  let append = opts.append;
+  if (kernelPath === undefined) {
+    const image = defaultImage();
+    if (image === undefined) {
+      throw new UsageError(
+        "no guest given and no default image built yet. Build it with `node bin/vmlab.js image build` " +
+          "(fetches Debian's i386 kernel and busybox), or pass --kernel FILE or --bios FILE.",
+      );
+    }
+    kernelPath = image.kernel;
+    initrdPath ??= image.initrd;
+    append ??= DEFAULT_KERNEL_ARGS;
+  }
+  let cmdline = append ?? DEFAULT_KERNEL_ARGS;
+  if (opts.exec !== undefined) cmdline = `${cmdline} ${execCmdlineArg(opts.exec)}`;
+  const kernel = readInput("kernel", kernelPath);
+  const initrd = initrdPath !== undefined ? readInput("initrd", initrdPath) : undefined;
+  const boot = await machine.loadLinux(kernel, {
+    cmdline,
+    entryPath: opts.entry,
+    ...(initrd !== undefined ? { initrd } : {}),
+  });
+  process.stderr.write(`vmlab: ${boot.summary}\n`);
+}
+
+/**
+ * Connect the terminal to the guest's serial console: raw keyboard input goes to COM1;
+ * Ctrl-A X quits (as in QEMU). Input that does not fit the UART's FIFO waits on the host.
+ */
+function attachConsole(machine: Machine): { detach(): void } {
+  const stdin = process.stdin;
+  const pending: number[] = [];
+  let ctrlA = false;
+  machine.attachInput();
+  const onData = (chunk: Buffer): void => {
+    for (const b of chunk) {
+      if (ctrlA) {
+        ctrlA = false;
+        if (b === 0x78 || b === 0x58) {
+          machine.monitor.requestStop("host-stop");
+          return;
+        }
+        if (b !== 0x01) pending.push(0x01);
+      } else if (b === 0x01) {
+        ctrlA = true;
+        continue;
+      }
+      pending.push(b);
+    }
+    pump();
+  };
+  const pump = (): void => {
+    while (pending.length > 0 && machine.com1.receiveSpace > 0) {
+      machine.sendSerial(Uint8Array.of(pending.shift()!));
+    }
+  };
+  const timer = setInterval(pump, 5);
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on("data", onData);
+  stdin.resume();
+  return {
+    detach(): void {
+      clearInterval(timer);
+      stdin.off("data", onData);
+      if (stdin.isTTY) stdin.setRawMode(false);
+      stdin.pause();
+    },
+  };
+}
+
 function describeStop(r: RunResult): string {
   const mips = r.seconds > 0 ? (r.instructions / r.seconds / 1e6).toFixed(1) : "-";
   const what: Record<RunResult["reason"], string> = {
@@ -119,6 +253,7 @@ function describeStop(r: RunResult): string {
     "triple-fault": "guest triple-faulted (CPU shut down)",
     halted: "guest halted with nothing to wake it",
     reset: "guest requested a reset (keyboard controller, port 0x92 or 0xCF9)",
+    "host-stop": "stopped from the console (Ctrl-A X)",
     "instruction-limit": "instruction limit reached",
     timeout: "time limit reached",
   };

@@ -52,12 +52,17 @@ export const EXCLUSIONS: readonly Exclusion[] = [
   { match: mn("hlt", "cli", "sti", "in", "out", "ins", "outs", "insb", "insw", "insd", "outsb", "outsw", "outsd"), reason: "privileged / I/O: covered by the QEMU oracle" },
   { match: mn("sgdt", "sidt", "sldt", "str", "smsw", "lar", "lsl", "verr", "verw", "arpl"), reason: "result depends on the host's descriptor tables (or UMIP)" },
   { match: mn("lds", "les", "lfs", "lgs", "lss"), reason: "segment loads: covered by the QEMU oracle" },
-  { match: (f) => /^(push|pop)$/.test(f.mnemonic) && f.modrm === "none" && isSegPushPop(f), reason: "segment register push/pop: covered by the QEMU oracle" },
+  { match: (f) => f.mnemonic === "pop" && f.modrm === "none" && isSegPushPop(f), reason: "segment register pop is a segment load: covered by the QEMU oracle" },
   { match: (f) => f.mnemonic === "mov" && (opc(0x8e)(f)), reason: "MOV Sreg: segment load, covered by the QEMU oracle" },
   { match: mn("jmpf", "callf", "retf", "iret", "iretd", "ljmp", "lcall", "lret"), reason: "far transfer loads CS: covered by the QEMU oracle" },
   { match: (f) => (opc(0xff)(f) && (f.digit === 3 || f.digit === 5)) || opc(0xea)(f) || opc(0x9a)(f) || opc(0xca)(f) || opc(0xcb)(f) || opc(0xcf)(f), reason: "far transfer loads CS: covered by the QEMU oracle" },
   { match: mn("fisttp"), reason: "SSE3 instruction (not on the modelled Pentium III)" },
 ];
+
+/** MOV AL/eAX <-> moffs (A0-A3): the immediate is the address (SDM Vol. 2B MOV). */
+function isMoffs(f: InstructionForm): boolean {
+  return f.opcode.length === 1 && f.opcode[0]! >= 0xa0 && f.opcode[0]! <= 0xa3;
+}
 
 function isSegPushPop(f: InstructionForm): boolean {
   const o = f.opcode;
@@ -76,6 +81,19 @@ export function exclusionReason(f: InstructionForm): string | undefined {
 
 const EDGE32 = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ff00, 0x12345678];
 const SHIFT_COUNTS = [0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 0xff];
+
+/**
+ * A shift count. SHLD/SHRD with a 16-bit operand and a (masked) count above 16 leave the
+ * result and all flags undefined (SDM Vol. 2B SHLD: "If the count is greater than the
+ * operand size, the result is undefined"): such counts are not generated.
+ */
+function shiftCount(rng: Prng, m: string, size: number): number {
+  for (;;) {
+    const c = rng.pick(SHIFT_COUNTS);
+    if ((m === "shld" || m === "shrd") && size === 16 && (c & 31) > 16) continue;
+    return c;
+  }
+}
 
 function value(rng: Prng, size: 8 | 16 | 32): number {
   const mask = size === 32 ? 0xffffffff : size === 16 ? 0xffff : 0xff;
@@ -340,18 +358,24 @@ function makeCase(
   const immStart = bytes.length;
   for (const s of immSizes) {
     let v: number;
-    if (SHIFTS.has(m)) v = rng.pick(SHIFT_COUNTS);
+    if (SHIFTS.has(m)) v = shiftCount(rng, m, size);
     else if (m === "enter") v = s === 2 ? rng.below(16) * 4 : rng.pick([0, 0, 1, 2, 3]);
     else if (m === "ret") v = rng.below(16) * 2;
     else if (m === "aam" || m === "aad") v = rng.pick([0, 10, 10, 16, rng.below(256)]);
     else if (BIT_OPS.has(m)) v = rng.pick([0, 1, 7, 8, 15, 16, 31, 32, 33, rng.below(256)]);
+    else if (isMoffs(form)) {
+      memAddr = DATA_ADDR + 0x200 + rng.below(0xc00);
+      v = memAddr;
+    }
     else v = value(rng, s === 1 ? 8 : s === 2 ? 16 : 32);
     bytes.push(...le(v, s));
   }
   void immStart;
 
   // Operand-specific shaping after the encoding is known.
-  if (SHIFTS.has(m) && form.immediate === 0) b.regs[1] = (b.regs[1]! & ~0xff) | rng.pick(SHIFT_COUNTS);
+  if (SHIFTS.has(m) && form.immediate === 0 && !(form.opcode[0] === 0xd0 || form.opcode[0] === 0xd1)) {
+    b.regs[1] = (b.regs[1]! & ~0xff) | shiftCount(rng, m, size);
+  }
   if (BIT_OPS.has(m) && memAddr >= 0 && form.immediate === 0) {
     // Register bit offset: keep the addressed byte inside the buffer (offset/8 within +-0x100).
     const reg = (bytes[bytes.length - 1 - 0]! >> 3) & 7; // not used: shaped via the regField below
@@ -361,6 +385,11 @@ function makeCase(
     // Place an interesting value in the memory operand.
     const width = size === 8 ? 1 : size === 16 ? 2 : 4;
     if (!isX87(form) && !STRINGS.test(m)) b.patches.push({ offset: dataOff(memAddr), bytes: le(value(rng, size), width) });
+  }
+  if (m === "push" && size === 32 && isSegPushPop(form)) {
+    // SDM Vol. 2B PUSH: with a 32-bit operand size, a segment register push may write only
+    // the low 16 bits (P6 and later) or zero-extend: the upper two bytes are unspecified.
+    b.memIgnore.push({ offset: INITIAL_ESP - 2 - DATA_ADDR, length: 2 });
   }
   if (m === "cmpxchg8b" && memAddr >= 0 && rng.chance(0.5)) {
     b.patches.push({ offset: dataOff(memAddr), bytes: new Uint8Array([...le(b.regs[0]!, 4), ...le(b.regs[2]!, 4)]) });
@@ -390,12 +419,13 @@ function makeCase(
     floatTolerance = X87_TRANSCENDENTAL.has(m) ? 1e-14 : 0;
     if (memAddr >= 0) {
       const t = x87MemType(form.opcode[0]!, form.digit ?? 0);
-      const p = x87MemValue(t, rng);
+      const p = x87MemValue(t, rng, size === 16);
       if (p !== undefined) b.patches.push(...p.map((bytes, i) => ({ offset: dataOff(memAddr) + i * 16, bytes })));
       if (t === "env" || t === "save") {
         // Stored images: instruction/data pointer fields are implementation-specific (FIP of
         // the last non-control instruction, CS/DS or 0 on CPUs that deprecate them).
-        b.memIgnore.push({ offset: dataOff(memAddr) + 12, length: 16 });
+        if (size === 16) b.memIgnore.push({ offset: dataOff(memAddr) + 6, length: 8 });
+        else b.memIgnore.push({ offset: dataOff(memAddr) + 12, length: 16 });
       }
     }
   }
@@ -475,7 +505,7 @@ function x87ArgValue(m: string, rng: Prng, specials: boolean, i: number): number
   return x87Value(rng, specials);
 }
 
-function x87MemValue(t: X87Mem, rng: Prng): Uint8Array[] | undefined {
+function x87MemValue(t: X87Mem, rng: Prng, layout16: boolean): Uint8Array[] | undefined {
   const dv = (n: number) => {
     const a = new Uint8Array(n);
     return { a, v: new DataView(a.buffer) };
@@ -534,7 +564,16 @@ function x87MemValue(t: X87Mem, rng: Prng): Uint8Array[] | undefined {
       const stack: number[] = [];
       for (let i = 0; i < depth; i++) stack.push(x87Value(rng, false));
       const img = buildX87Image(X87_FCW | (rng.below(4) << 10), rng.below(8), stack);
-      const bytes = t === "env" ? img.subarray(0, 28) : img;
+      let bytes: Uint8Array = t === "env" ? img.subarray(0, 28) : img;
+      if (layout16) {
+        // 16-bit protected-mode layout (SDM Vol. 1 Fig. 8-10): FCW FSW FTW, pointers, then ST(0..7).
+        const b16 = new Uint8Array(t === "env" ? 14 : 94);
+        b16.set(img.subarray(0, 2), 0);
+        b16.set(img.subarray(4, 6), 2);
+        b16.set(img.subarray(8, 10), 4);
+        if (t === "save") b16.set(img.subarray(28, 108), 14);
+        bytes = b16;
+      }
       const chunks: Uint8Array[] = [];
       for (let i = 0; i < bytes.length; i += 16) chunks.push(bytes.slice(i, i + 16));
       return chunks;

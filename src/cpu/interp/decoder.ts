@@ -52,12 +52,14 @@ function buildDispatch(): (Entry | undefined)[] {
     const modrm = list[0]!.modrm !== "none";
     const byReg: (InterpForm | undefined)[] = new Array(8).fill(undefined);
     for (const form of list) {
-      if ((form.modrm !== "none") !== modrm) throw new Error(`table: mixed ModRM use for opcode ${op.toString(16)}`);
+      if ((form.modrm !== "none") !== modrm)
+        throw new Error(`table: mixed ModRM use for opcode ${op.toString(16)}`);
       if (form.digit === undefined) {
         if (list.length !== 1) throw new Error(`table: opcode ${op.toString(16)} listed twice`);
         byReg.fill(form);
       } else {
-        if (byReg[form.digit] !== undefined) throw new Error(`table: ${op.toString(16)} /${form.digit} twice`);
+        if (byReg[form.digit] !== undefined)
+          throw new Error(`table: ${op.toString(16)} /${form.digit} twice`);
         byReg[form.digit] = form;
       }
     }
@@ -69,7 +71,9 @@ function buildDispatch(): (Entry | undefined)[] {
 const DISPATCH = buildDispatch();
 
 /** Opcode bytes that are prefixes (not in the dispatch table). */
-export const PREFIX_BYTES: readonly number[] = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3];
+export const PREFIX_BYTES: readonly number[] = [
+  0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3,
+];
 
 // ---- fetcher ---------------------------------------------------------------------------------
 

@@ -5,10 +5,10 @@
  * handlers stay the reference (tests run both ways: see `setFastPaths`).
  */
 
+import type { Insn } from "./insn.js";
 import * as A from "./ops-alu.js";
 import * as C from "./ops-control.js";
 import * as D from "./ops-data.js";
-import type { Insn } from "./insn.js";
 
 export const K_CALL = 0;
 export const K_MOV_R_RM_REG = 1;

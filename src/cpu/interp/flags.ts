@@ -92,7 +92,12 @@ export function arithFlags(cpu: Cpu): number {
   const m = cpu.lazyMask;
   if (m === 0) return cpu.eflags & ARITH;
   return (
-    getCF(cpu) | (getPF(cpu) << 2) | (getAF(cpu) << 4) | (getZF(cpu) << 6) | (getSF(cpu) << 7) | (getOF(cpu) << 11)
+    getCF(cpu) |
+    (getPF(cpu) << 2) |
+    (getAF(cpu) << 4) |
+    (getZF(cpu) << 6) |
+    (getSF(cpu) << 7) |
+    (getOF(cpu) << 11)
   );
 }
 
@@ -123,11 +128,8 @@ export function installFlagAccessors(cpu: Cpu): void {
 
 /** Set or clear one concrete flag (materializes that flag only). */
 export function setFlag(cpu: Cpu, flag: number, on: boolean): void {
-  if ((cpu.lazyMask & flag) !== 0) {
-    // Keep the other lazy flags lazy: pull the concrete value of the rest first is not
-    // needed, only this flag leaves the lazy set.
-    cpu.lazyMask &= ~flag;
-  }
+  // The other lazy flags stay lazy: they are computed from the unchanged lazy record.
+  cpu.lazyMask &= ~flag;
   cpu.eflags = on ? cpu.eflags | flag : cpu.eflags & ~flag;
 }
 

@@ -3,9 +3,22 @@
  * Table 2-1/2-2: 8-bit numbers 4..7 are AH CH DH BH) and r/m operands.
  */
 
-import { ea, type Insn } from "./insn.js";
-import { rd8, rd16, rd32, rmwRead8, rmwRead16, rmwRead32, rmwWrite8, rmwWrite16, rmwWrite32, wr8, wr16, wr32 } from "./mem.js";
 import type { Cpu } from "../cpu.js";
+import { ea, type Insn } from "./insn.js";
+import {
+  rd8,
+  rd16,
+  rd32,
+  rmwRead8,
+  rmwRead16,
+  rmwRead32,
+  rmwWrite8,
+  rmwWrite16,
+  rmwWrite32,
+  wr8,
+  wr16,
+  wr32,
+} from "./mem.js";
 
 /** ModRM 8-bit register number -> byte index in cpu.reg8. */
 export const R8 = new Int32Array([0, 4, 8, 12, 1, 5, 9, 13]);

@@ -32,7 +32,7 @@ import {
   ZF,
 } from "./flags.js";
 import { ea, type Insn } from "./insn.js";
-import { rd8, rd16, rd32, rmwRead16, rmwRead32, rmwWrite16, rmwWrite32, wr32 } from "./mem.js";
+import { rd16, rd32, rmwRead16, rmwRead32, rmwWrite16, rmwWrite32, wr32 } from "./mem.js";
 import {
   getReg8,
   getRm8,
@@ -635,8 +635,8 @@ export function shift(cpu: Cpu, op: number, v: number, c: number, bits: number):
     default: {
       // SAR
       const s = bits === 32 ? v | 0 : bits === 16 ? (v << 16) >> 16 : (v << 24) >> 24;
-      r = (s >> (c > msb ? msb : c)) & mask;
-      cf = (s >> (c - 1 > msb ? msb : c - 1)) & 1;
+      r = (s >> Math.min(c, msb)) & mask;
+      cf = (s >> Math.min(c - 1, msb)) & 1;
       lazyResultWith(cpu, bits === 32 ? r | 0 : r, bits, cf, 0);
       return r;
     }
@@ -927,7 +927,7 @@ function rmwPut8OrWrite(cpu: Cpu, i: Insn, v: number): void {
 
 // ---- decimal adjust (27 2F 37 3F D4 D5) ------------------------------------------------------
 
-function setSZP8(cpu: Cpu, r: number): number {
+function setSZP8(_cpu: Cpu, r: number): number {
   return (r === 0 ? ZF : 0) | (r & 0x80 ? SF : 0) | PARITY[r & 0xff]!;
 }
 

@@ -5,7 +5,7 @@
  * (SDM Vol. 2A JMP/CALL: "#GP(0) if the target is outside the code segment limit").
  */
 
-import { CS, type Cpu } from "../cpu.js";
+import { type Cpu, CS } from "../cpu.js";
 import { raise, Vector } from "../fault.js";
 import { farCall, farJump, farReturn, iret, softwareInterrupt } from "../system/index.js";
 import { condition, getOF, getZF } from "./flags.js";
@@ -92,7 +92,8 @@ export function loop(cpu: Cpu, i: Insn): void {
     cpu.reg16[2] = count;
   }
   if (count === 0) return;
-  if (i.sub === 2 || (i.sub === 1 ? getZF(cpu) !== 0 : getZF(cpu) === 0)) jumpNear(cpu, cpu.eip + i.imm, i.o32);
+  if (i.sub === 2 || (i.sub === 1 ? getZF(cpu) !== 0 : getZF(cpu) === 0))
+    jumpNear(cpu, cpu.eip + i.imm, i.o32);
 }
 
 // ---- far transfers (system layer) -----------------------------------------------------------------

@@ -30,7 +30,19 @@ import {
   wr16,
   wr32,
 } from "./mem.js";
-import { getReg8, getRm8, getRm16, getRm32, R8, rmwGet8, rmwPut8, setReg8, setRm8, setRm16, setRm32 } from "./operand.js";
+import {
+  getReg8,
+  getRm8,
+  getRm16,
+  getRm32,
+  R8,
+  rmwGet8,
+  rmwPut8,
+  setReg8,
+  setRm8,
+  setRm16,
+  setRm32,
+} from "./operand.js";
 
 // ---- MOV -----------------------------------------------------------------------------------
 
@@ -288,7 +300,7 @@ const VIP = 1 << 20;
 
 export function pushf(cpu: Cpu, i: Insn): void {
   const fl = readEflags(cpu);
-  if ((fl & VM) !== 0 && ((fl & IOPL) >> IOPL_SHIFT) < 3) raise(cpu, Vector.GP, 0);
+  if ((fl & VM) !== 0 && (fl & IOPL) >> IOPL_SHIFT < 3) raise(cpu, Vector.GP, 0);
   if (i.o32 !== 0) push32(cpu, fl & ~(VM | RF));
   else push16(cpu, fl & 0xffff);
 }

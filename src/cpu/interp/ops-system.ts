@@ -5,7 +5,8 @@
  * drops its software TLB (`tlbEpoch`), since paging, CPL, CS or IF may have changed.
  */
 
-import { CR4, CS, type Cpu } from "../cpu.js";
+import { ExitReason, type ExitReasonCode } from "../../vmm/exit-reason.js";
+import { type Cpu, CR4, CS } from "../cpu.js";
 import { raise, Vector } from "../fault.js";
 import {
   arpl,
@@ -23,10 +24,9 @@ import {
   sysexit,
   wrmsr,
 } from "../system/index.js";
-import { ExitReason, type ExitReasonCode } from "../../vmm/exit-reason.js";
 import { readEflags } from "./flags.js";
 import { ea, type Insn } from "./insn.js";
-import { rmwGet16, rmwPut16, getRm16 } from "./operand.js";
+import { getRm16, rmwGet16, rmwPut16 } from "./operand.js";
 
 const IF = 1 << 9;
 

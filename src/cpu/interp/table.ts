@@ -78,7 +78,24 @@ function f(mnemonic: string, opcode: readonly number[], exec: Handler | Sized, o
 
 const ANY: readonly (8 | 16 | 32)[] = [16, 32];
 const ALU_NAMES = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"] as const;
-const CC_NAMES = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"] as const;
+const CC_NAMES = [
+  "o",
+  "no",
+  "b",
+  "ae",
+  "e",
+  "ne",
+  "be",
+  "a",
+  "s",
+  "ns",
+  "p",
+  "np",
+  "l",
+  "ge",
+  "le",
+  "g",
+] as const;
 const SHIFT_NAMES = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"] as const;
 const SEG_NAMES = ["es", "cs", "ss", "ds", "fs", "gs"] as const;
 
@@ -153,13 +170,26 @@ f("ins", [0x6d], [S.ins, S.ins], { subBySize: true, oracle: "system", string: tr
 f("outsb", [0x6e], S.outs, { sub: 1, oracle: "system", string: true, end: true });
 f("outs", [0x6f], [S.outs, S.outs], { subBySize: true, oracle: "system", string: true, end: true });
 for (let cc = 0; cc < 16; cc++) {
-  f(`j${CC_NAMES[cc]}`, [0x70 + cc], [C.jcc, C.jcc], { immediate: 1, sx: true, sub: cc, oracle: "control", end: true });
+  f(`j${CC_NAMES[cc]}`, [0x70 + cc], [C.jcc, C.jcc], {
+    immediate: 1,
+    sx: true,
+    sub: cc,
+    oracle: "control",
+    end: true,
+  });
 }
 for (let d = 0; d < 8; d++) {
   const m = ALU_NAMES[d]!;
   const u = d === 1 || d === 4 || d === 6 ? AF : 0;
   const lock = d !== 7;
-  f(m, [0x80], A.aluRmImm8, { modrm: "rm", digit: d, immediate: 1, sub: d, undefinedFlags: u, lockable: lock });
+  f(m, [0x80], A.aluRmImm8, {
+    modrm: "rm",
+    digit: d,
+    immediate: 1,
+    sub: d,
+    undefinedFlags: u,
+    lockable: lock,
+  });
   f(m, [0x81], [A.aluRmImm16, A.aluRmImm32], {
     modrm: "rm",
     digit: d,
@@ -169,7 +199,14 @@ for (let d = 0; d < 8; d++) {
     lockable: lock,
   });
   // 82 is an alias of 80 in 16/32-bit mode (SDM Vol. 2D Table A-6 note).
-  f(m, [0x82], A.aluRmImm8, { modrm: "rm", digit: d, immediate: 1, sub: d, undefinedFlags: u, lockable: lock });
+  f(m, [0x82], A.aluRmImm8, {
+    modrm: "rm",
+    digit: d,
+    immediate: 1,
+    sub: d,
+    undefinedFlags: u,
+    lockable: lock,
+  });
   f(m, [0x83], [A.aluRmImm16, A.aluRmImm32], {
     modrm: "rm",
     digit: d,
@@ -185,9 +222,17 @@ f("test", [0x85], [A.testRmR16, A.testRmR32], { modrm: "rm", undefinedFlags: AF 
 f("xchg", [0x86], D.xchg8, { modrm: "rm", lockable: true });
 f("xchg", [0x87], [D.xchg16, D.xchg32], { modrm: "rm", lockable: true });
 f("mov", [0x88], D.movRmR8, { modrm: "rm" });
-f("mov", [0x89], [D.movRmR16, D.movRmR32], { modrm: "rm", execReg: [D.movRmR16, D.movRmR32], execMem: [D.movRmR16, D.movMR32] });
+f("mov", [0x89], [D.movRmR16, D.movRmR32], {
+  modrm: "rm",
+  execReg: [D.movRmR16, D.movRmR32],
+  execMem: [D.movRmR16, D.movMR32],
+});
 f("mov", [0x8a], D.movRRm8, { modrm: "rm" });
-f("mov", [0x8b], [D.movRRm16, D.movRRm32], { modrm: "rm", execReg: [D.movRRm16, D.movRR32], execMem: [D.movRRm16, D.movRM32] });
+f("mov", [0x8b], [D.movRRm16, D.movRRm32], {
+  modrm: "rm",
+  execReg: [D.movRRm16, D.movRR32],
+  execMem: [D.movRRm16, D.movRM32],
+});
 f("mov", [0x8c], [D.movRmSeg, D.movRmSeg], { modrm: "rm" });
 f("lea", [0x8d], [D.lea16, D.lea32], { modrm: "mem" });
 f("mov", [0x8e], [D.movSegRm, D.movSegRm], { modrm: "rm", operandSizes: [16], oracle: "system", end: true });
@@ -196,7 +241,12 @@ f("nop", [0x90], [D.nop, D.nop]);
 for (let r = 1; r < 8; r++) f("xchg", [0x90 + r], [D.xchgAx16, D.xchgAx32]);
 f("cbw", [0x98], [A.cbw, A.cbw]);
 f("cwd", [0x99], [A.cwd, A.cwd]);
-f("call", [0x9a], [C.callFarImm, C.callFarImm], { immediate: [4, 2], far: true, oracle: "system", end: true });
+f("call", [0x9a], [C.callFarImm, C.callFarImm], {
+  immediate: [4, 2],
+  far: true,
+  oracle: "system",
+  end: true,
+});
 f("fwait", [0x9b], Y.fwait, { operandSizes: ANY });
 f("pushf", [0x9c], [D.pushf, D.pushf]);
 f("popf", [0x9d], [D.popf, D.popf], { end: true });
@@ -231,11 +281,24 @@ for (let d = 0; d < 8; d++) {
   const uCount = rot ? OF : OF | AF;
   const uOne = rot ? 0 : AF;
   f(m, [0xc0], A.shiftRm8, { modrm: "rm", digit: d, immediate: 1, sub: d, sub2: 0, undefinedFlags: uCount });
-  f(m, [0xc1], [A.shiftRm16, A.shiftRm32], { modrm: "rm", digit: d, immediate: 1, sub: d, sub2: 0, undefinedFlags: uCount });
+  f(m, [0xc1], [A.shiftRm16, A.shiftRm32], {
+    modrm: "rm",
+    digit: d,
+    immediate: 1,
+    sub: d,
+    sub2: 0,
+    undefinedFlags: uCount,
+  });
   f(m, [0xd0], A.shiftRm8, { modrm: "rm", digit: d, sub: d, sub2: 1, undefinedFlags: uOne });
   f(m, [0xd1], [A.shiftRm16, A.shiftRm32], { modrm: "rm", digit: d, sub: d, sub2: 1, undefinedFlags: uOne });
   f(m, [0xd2], A.shiftRm8, { modrm: "rm", digit: d, sub: d, sub2: 2, undefinedFlags: uCount });
-  f(m, [0xd3], [A.shiftRm16, A.shiftRm32], { modrm: "rm", digit: d, sub: d, sub2: 2, undefinedFlags: uCount });
+  f(m, [0xd3], [A.shiftRm16, A.shiftRm32], {
+    modrm: "rm",
+    digit: d,
+    sub: d,
+    sub2: 2,
+    undefinedFlags: uCount,
+  });
 }
 f("ret", [0xc2], [C.retNear16, C.retNear32], { immediate: 2, oracle: "control", end: true });
 f("ret", [0xc3], [C.retNear16, C.retNear32], { oracle: "control", end: true });
@@ -352,8 +415,20 @@ f("wbinvd", [0x0f, 0x09], Y.invdOp, { operandSizes: ANY, sub: 1, oracle: "system
 for (let op = 0x18; op <= 0x1f; op++) f("nop", [0x0f, op], [D.nop, D.nop], { modrm: "rm" });
 f("mov", [0x0f, 0x20], Y.movRCr, { modrm: "reg", modIgnored: true, operandSizes: [32], oracle: "system" });
 f("mov", [0x0f, 0x21], Y.movRDr, { modrm: "reg", modIgnored: true, operandSizes: [32], oracle: "system" });
-f("mov", [0x0f, 0x22], Y.movCrR, { modrm: "reg", modIgnored: true, operandSizes: [32], oracle: "system", end: true });
-f("mov", [0x0f, 0x23], Y.movDrR, { modrm: "reg", modIgnored: true, operandSizes: [32], oracle: "system", end: true });
+f("mov", [0x0f, 0x22], Y.movCrR, {
+  modrm: "reg",
+  modIgnored: true,
+  operandSizes: [32],
+  oracle: "system",
+  end: true,
+});
+f("mov", [0x0f, 0x23], Y.movDrR, {
+  modrm: "reg",
+  modIgnored: true,
+  operandSizes: [32],
+  oracle: "system",
+  end: true,
+});
 f("wrmsr", [0x0f, 0x30], Y.wrmsrOp, { operandSizes: ANY, oracle: "system", end: true });
 f("rdtsc", [0x0f, 0x31], Y.rdtsc, { operandSizes: ANY, oracle: "system", end: true });
 f("rdmsr", [0x0f, 0x32], Y.rdmsrOp, { operandSizes: ANY, oracle: "system", end: true });
@@ -364,7 +439,13 @@ for (let cc = 0; cc < 16; cc++) {
   f(`cmov${CC_NAMES[cc]}`, [0x0f, 0x40 + cc], [A.cmov16, A.cmov32], { modrm: "rm", sub: cc });
 }
 for (let cc = 0; cc < 16; cc++) {
-  f(`j${CC_NAMES[cc]}`, [0x0f, 0x80 + cc], [C.jcc, C.jcc], { immediate: "z", sx: true, sub: cc, oracle: "control", end: true });
+  f(`j${CC_NAMES[cc]}`, [0x0f, 0x80 + cc], [C.jcc, C.jcc], {
+    immediate: "z",
+    sx: true,
+    sub: cc,
+    oracle: "control",
+    end: true,
+  });
 }
 for (let cc = 0; cc < 16; cc++) {
   f(`set${CC_NAMES[cc]}`, [0x0f, 0x90 + cc], A.setcc, { modrm: "rm", sub: cc });
@@ -372,19 +453,57 @@ for (let cc = 0; cc < 16; cc++) {
 f("push", [0x0f, 0xa0], [D.pushSeg, D.pushSeg], { sub: 4 });
 f("pop", [0x0f, 0xa1], [D.popSeg, D.popSeg], { sub: 4, oracle: "system" });
 f("cpuid", [0x0f, 0xa2], Y.cpuidOp, { operandSizes: ANY, oracle: "system", end: true });
-f("bt", [0x0f, 0xa3], [A.btRm16, A.btRm32], { modrm: "rm", sub: 0, sub2: 0, undefinedFlags: OF | SF | AF | PF });
-f("shld", [0x0f, 0xa4], [A.shldRm16, A.shldRm32], { modrm: "rm", immediate: 1, sub: 0, sub2: 0, undefinedFlags: AF | OF });
+f("bt", [0x0f, 0xa3], [A.btRm16, A.btRm32], {
+  modrm: "rm",
+  sub: 0,
+  sub2: 0,
+  undefinedFlags: OF | SF | AF | PF,
+});
+f("shld", [0x0f, 0xa4], [A.shldRm16, A.shldRm32], {
+  modrm: "rm",
+  immediate: 1,
+  sub: 0,
+  sub2: 0,
+  undefinedFlags: AF | OF,
+});
 f("shld", [0x0f, 0xa5], [A.shldRm16, A.shldRm32], { modrm: "rm", sub: 0, sub2: 2, undefinedFlags: AF | OF });
 f("push", [0x0f, 0xa8], [D.pushSeg, D.pushSeg], { sub: 5 });
 f("pop", [0x0f, 0xa9], [D.popSeg, D.popSeg], { sub: 5, oracle: "system" });
-f("bts", [0x0f, 0xab], [A.btRm16, A.btRm32], { modrm: "rm", sub: 1, sub2: 0, undefinedFlags: OF | SF | AF | PF, lockable: true });
-f("shrd", [0x0f, 0xac], [A.shldRm16, A.shldRm32], { modrm: "rm", immediate: 1, sub: 1, sub2: 0, undefinedFlags: AF | OF });
+f("bts", [0x0f, 0xab], [A.btRm16, A.btRm32], {
+  modrm: "rm",
+  sub: 1,
+  sub2: 0,
+  undefinedFlags: OF | SF | AF | PF,
+  lockable: true,
+});
+f("shrd", [0x0f, 0xac], [A.shldRm16, A.shldRm32], {
+  modrm: "rm",
+  immediate: 1,
+  sub: 1,
+  sub2: 0,
+  undefinedFlags: AF | OF,
+});
 f("shrd", [0x0f, 0xad], [A.shldRm16, A.shldRm32], { modrm: "rm", sub: 1, sub2: 2, undefinedFlags: AF | OF });
-f("imul", [0x0f, 0xaf], [A.imulRRm16, A.imulRRm32], { modrm: "rm", sub: 0, undefinedFlags: SF | ZF | AF | PF });
+f("imul", [0x0f, 0xaf], [A.imulRRm16, A.imulRRm32], {
+  modrm: "rm",
+  sub: 0,
+  undefinedFlags: SF | ZF | AF | PF,
+});
 f("cmpxchg", [0x0f, 0xb0], A.cmpxchg8, { modrm: "rm", lockable: true });
 f("cmpxchg", [0x0f, 0xb1], [A.cmpxchg16, A.cmpxchg32], { modrm: "rm", lockable: true });
-f("lss", [0x0f, 0xb2], [D.loadFarPointer, D.loadFarPointer], { modrm: "mem", sub: 2, oracle: "system", end: true });
-f("btr", [0x0f, 0xb3], [A.btRm16, A.btRm32], { modrm: "rm", sub: 2, sub2: 0, undefinedFlags: OF | SF | AF | PF, lockable: true });
+f("lss", [0x0f, 0xb2], [D.loadFarPointer, D.loadFarPointer], {
+  modrm: "mem",
+  sub: 2,
+  oracle: "system",
+  end: true,
+});
+f("btr", [0x0f, 0xb3], [A.btRm16, A.btRm32], {
+  modrm: "rm",
+  sub: 2,
+  sub2: 0,
+  undefinedFlags: OF | SF | AF | PF,
+  lockable: true,
+});
 f("lfs", [0x0f, 0xb4], [D.loadFarPointer, D.loadFarPointer], { modrm: "mem", sub: 4, oracle: "system" });
 f("lgs", [0x0f, 0xb5], [D.loadFarPointer, D.loadFarPointer], { modrm: "mem", sub: 5, oracle: "system" });
 f("movzx", [0x0f, 0xb6], [D.movzxB16, D.movzxB32], { modrm: "rm" });
@@ -401,7 +520,13 @@ for (let d = 4; d < 8; d++) {
     lockable: d !== 4,
   });
 }
-f("btc", [0x0f, 0xbb], [A.btRm16, A.btRm32], { modrm: "rm", sub: 3, sub2: 0, undefinedFlags: OF | SF | AF | PF, lockable: true });
+f("btc", [0x0f, 0xbb], [A.btRm16, A.btRm32], {
+  modrm: "rm",
+  sub: 3,
+  sub2: 0,
+  undefinedFlags: OF | SF | AF | PF,
+  lockable: true,
+});
 f("bsf", [0x0f, 0xbc], [A.bsf16, A.bsf32], { modrm: "rm", undefinedFlags: CF | OF | SF | AF | PF });
 f("bsr", [0x0f, 0xbd], [A.bsr16, A.bsr32], { modrm: "rm", undefinedFlags: CF | OF | SF | AF | PF });
 f("movsx", [0x0f, 0xbe], [D.movsxB16, D.movsxB32], { modrm: "rm" });

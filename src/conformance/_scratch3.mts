@@ -1,0 +1,10 @@
+import { buildProgram } from "./qemu/build.ts";
+import { runQemu, runVmlab } from "./qemu/run-qemu.ts";
+const name = process.argv[2]!;
+const img = buildProgram(name);
+const q = await runQemu(name, img);
+const v = await runVmlab(img);
+console.log("QEMU", q.reason, q.exitCode, q.error ?? "");
+console.log(q.lines.join("\n"));
+console.log("VMLAB", v.reason, v.exitCode, v.error ?? "");
+console.log(v.lines.join("\n"));
