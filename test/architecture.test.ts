@@ -12,14 +12,15 @@ const srcRoot = join(REPO_ROOT, "src");
 const ALLOWED: Record<string, readonly string[]> = {
   memory: [],
   time: [],
+  net: [],
   bus: ["memory"],
-  devices: ["bus", "memory", "time"],
+  devices: ["bus", "memory", "net", "time"],
   cpu: ["memory", "mmu", "vmm/contract"],
   mmu: ["cpu", "memory", "vmm/contract"],
   vmm: ["bus", "cpu", "memory"],
   boot: ["cpu", "memory"],
   images: ["boot"],
-  machine: ["boot", "bus", "cpu", "devices", "images", "memory", "mmu", "time", "vmm"],
+  machine: ["boot", "bus", "cpu", "devices", "images", "memory", "mmu", "net", "time", "vmm"],
   guests: [],
   conformance: ["bus", "cpu", "devices", "guests", "machine", "memory", "mmu", "vmm"],
   cli: [

@@ -68,7 +68,7 @@ _start:
         movw $0xF000, 0x40*4+2
         mov $0x1111, %ax
         mov $0x2222, %bx
-        push $0x0ED7                 /* set TF? no: IF=1, DF, flags; TF stays 0 */
+        push $0x0CD7                 /* DF=1 and arithmetic flags; IF=0 (no BIOS: no interrupt sources set up), TF=0 */
         popf
         mov %sp, %bp
         int $0x40

@@ -1,11 +1,11 @@
 /**
  * Oracle (b): QEMU. Runs a firmware image in `qemu-system-i386` (TCG, Pentium III, 16 MiB,
- * COM1 on stdout, isa-debug-exit at 0xF4) and in a vmlab Machine with the same devices,
+ * COM1 to a file, isa-debug-exit at 0xF4) and in a vmlab Machine with the same devices,
  * and compares the serial output line by line, plus the exit status.
  */
 
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CACHE_DIR } from "../host/host-oracle.js";
 
@@ -19,7 +19,7 @@ export interface GuestRun {
 
 export const QEMU_ARGS = [
   "-accel", "tcg", "-M", "pc", "-cpu", "pentium3", "-display", "none", "-nodefaults",
-  "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-m", "16", "-no-reboot",
+  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-m", "16", "-no-reboot",
 ] as const;
 
 function splitLines(text: string): string[] {
@@ -32,9 +32,11 @@ export function runQemu(name: string, image: Uint8Array, timeoutMs = 30_000): Pr
   const dir = join(CACHE_DIR, "qemu-run");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.${process.pid}.bin`);
+  const serial = join(dir, `${name}.${process.pid}.serial`);
   writeFileSync(file, image);
+  writeFileSync(serial, "");
   return new Promise((resolve) => {
-    const child = spawn("qemu-system-i386", [...QEMU_ARGS, "-bios", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("qemu-system-i386", [...QEMU_ARGS, "-serial", `file:${serial}`, "-bios", file], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     let timedOut = false;
@@ -54,6 +56,10 @@ export function runQemu(name: string, image: Uint8Array, timeoutMs = 30_000): Pr
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      // COM1 goes to a file, not a pipe: QEMU may drop pipe output still queued at exit.
+      out = readFileSync(serial, "latin1");
+      rmSync(serial, { force: true });
+      rmSync(file, { force: true });
       const reason = timedOut ? "timeout" : code !== null && (code & 1) === 1 ? "debug-exit" : "exit";
       resolve({ lines: splitLines(out), exitCode: code ?? -1, reason, ...(err.trim() !== "" && reason !== "debug-exit" ? { error: err.trim() } : {}) });
     });
