@@ -4,7 +4,8 @@
  * TCG as the reference. Prints a table of medians: instructions, seconds, MIPS, and the ratio
  * of QEMU's speed to vmlab's. Both must print the same checksums (a correctness check).
  *
- *   node dist/bench/interp-mips.js [--iters N] [--runs N] [--json FILE] [--no-qemu]
+ *   node --max-inlined-bytecode-size-cumulative=4000 dist/bench/interp-mips.js [--iters N] [--runs N] [--json FILE] [--no-qemu]
+ * (`npm run bench` passes the V8 flag, as bin/vmlab.js does.)
  *
  * QEMU's MIPS uses vmlab's instruction count for the same program (the guest is
  * deterministic) over QEMU's wall time minus its start-up time, measured with the same

@@ -1,16 +1,37 @@
 /** Formats the exit-statistics table that `vmlab run --stats` prints and `--stats-json` writes. */
 
-import type { ExitStats, ExitStatsRow } from "../vmm/exit-stats.js";
+import type { Machine } from "../machine/machine.js";
+import type { ExitStatsRow } from "../vmm/exit-stats.js";
 
 export interface StatsReport {
   readonly instructions: number;
   readonly seconds: number;
   readonly totalExits: number;
   readonly exits: readonly ExitStatsRow[];
+  /** External interrupts injected into the vCPU, and PIC acknowledgements per IRQ line. */
+  readonly interrupts: { readonly injected: number; readonly byIrq: Readonly<Record<string, number>> };
+  /** Per-device counters by cause (register accesses by name, kicks, DMA bytes, ...). */
+  readonly devices: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
-export function buildStatsReport(stats: ExitStats, instructions: number, seconds: number): StatsReport {
-  return { instructions, seconds, totalExits: stats.total, exits: stats.rows() };
+export function buildStatsReport(machine: Machine, instructions: number, seconds: number): StatsReport {
+  const byIrq: Record<string, number> = {};
+  machine.platform.pic.acknowledged.forEach((n, irq) => {
+    if (n > 0) byIrq[`IRQ${irq}`] = n;
+  });
+  const devices: Record<string, Record<string, number>> = {};
+  for (const d of machine.deviceStats) {
+    const entries = d.entries();
+    if (entries.length > 0) devices[d.device] = Object.fromEntries(entries);
+  }
+  return {
+    instructions,
+    seconds,
+    totalExits: machine.stats.total,
+    exits: machine.stats.rows(),
+    interrupts: { injected: machine.interruptsInjected, byIrq },
+    devices,
+  };
 }
 
 const fmtNs = (ns: number): string => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)}us` : `${ns.toFixed(0)}ns`);
@@ -36,5 +57,18 @@ export function formatStatsTable(report: StatsReport): string {
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
     "latency = host time in the monitor's exit handler",
+    `interrupts injected: ${report.interrupts.injected}${
+      Object.keys(report.interrupts.byIrq).length > 0
+        ? ` (${Object.entries(report.interrupts.byIrq)
+            .map(([irq, n]) => `${irq} ${n}`)
+            .join(", ")})`
+        : ""
+    }`,
+    ...Object.entries(report.devices).map(
+      ([device, counters]) =>
+        `${device}: ${Object.entries(counters)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
+    ),
   ].join("\n");
 }

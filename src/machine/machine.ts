@@ -23,6 +23,7 @@ import { Flag } from "../cpu/cpu.js";
 import { createCpu } from "../cpu/create.js";
 import { Interpreter } from "../cpu/interp/interpreter.js";
 import { DebugExit } from "../devices/debug-exit.js";
+import type { DeviceStats } from "../devices/device-stats.js";
 import { PostPort } from "../devices/post-port.js";
 import { Rom } from "../devices/rom.js";
 import { Uart16550 } from "../devices/uart16550.js";
@@ -101,6 +102,8 @@ export class Machine {
   readonly com1: Uart16550;
   readonly post = new PostPort();
   readonly timeMode: TimeMode;
+  /** Per-device accounting of every device model that keeps it (NICs, block devices). */
+  readonly deviceStats: DeviceStats[] = [];
   /** External interrupts injected, for reports. */
   interruptsInjected = 0;
   private readonly serialListeners: ((byte: number) => void)[] = [];

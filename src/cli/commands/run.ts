@@ -152,7 +152,7 @@ async function runMachine(opts: RunOptions): Promise<number> {
   });
   console?.detach();
   process.stderr.write(`\nvmlab: ${describeStop(result)}\n`);
-  const report = buildStatsReport(machine.stats, result.instructions, result.seconds);
+  const report = buildStatsReport(machine, result.instructions, result.seconds);
   if (opts.stats) process.stderr.write(`${formatStatsTable(report)}\n`);
   if (opts.statsJson !== undefined) writeFileSync(opts.statsJson, `${JSON.stringify(report, null, 2)}\n`);
 

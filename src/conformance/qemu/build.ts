@@ -6,7 +6,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CACHE_DIR } from "../host/host-oracle.js";
 import { findSource } from "../sources.js";
@@ -23,9 +23,11 @@ function run(tool: string, args: string[], cwd: string): void {
 
 /** Build an image from assembly text; `name` is used for file names and messages. */
 export function buildImage(name: string, source: string): Uint8Array {
-  const lib = readFileSync(findSource("qemu/lib.inc"), "utf8");
-  const ld = readFileSync(findSource("qemu/image.ld"), "utf8");
-  const hash = createHash("sha256").update(source).update(lib).update(ld).digest("hex").slice(0, 16);
+  const qemuDir = dirname(findSource("qemu/lib.inc"));
+  const support = readdirSync(qemuDir).filter((f) => f.endsWith(".inc") || f.endsWith(".ld")).sort();
+  const h = createHash("sha256").update(source);
+  for (const f of support) h.update(f).update(readFileSync(join(qemuDir, f)));
+  const hash = h.digest("hex").slice(0, 16);
   const dir = join(CACHE_DIR, "images");
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${name}-${hash}.bin`);
@@ -33,14 +35,14 @@ export function buildImage(name: string, source: string): Uint8Array {
   const work = join(dir, `${name}-${hash}.${process.pid}`);
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, "prog.S"), source);
-  copyFileSync(findSource("qemu/lib.inc"), join(work, "lib.inc"));
-  copyFileSync(findSource("qemu/image.ld"), join(work, "image.ld"));
+  for (const f of support) copyFileSync(join(qemuDir, f), join(work, f));
   run("as", ["--32", "-I", work, "-o", "prog.o", "prog.S"], work);
   run("ld", ["-m", "elf_i386", "-T", "image.ld", "-o", "prog.elf", "prog.o"], work);
   run("objcopy", ["-O", "binary", "prog.elf", "prog.bin"], work);
   const bin = readFileSync(join(work, "prog.bin"));
   if (bin.length !== 0x10000) throw new ImageBuildError(`${name}: image is ${bin.length} bytes, expected 65536`);
   renameSync(join(work, "prog.bin"), out);
+  rmSync(work, { recursive: true, force: true });
   return new Uint8Array(bin);
 }
 
@@ -48,5 +50,3 @@ export function buildImage(name: string, source: string): Uint8Array {
 export function buildProgram(name: string): Uint8Array {
   return buildImage(name, readFileSync(findSource(`qemu/${name}.S`), "utf8"));
 }
-
-export { dirname };
