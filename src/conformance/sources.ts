@@ -11,7 +11,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Absolute path of `rel` (relative to src/conformance/). */
 export function findSource(rel: string): string {
-  const candidates = [join(here, rel), resolve(here, "../../../src/conformance", rel), resolve(process.cwd(), "src/conformance", rel)];
+  const candidates = [
+    join(here, rel),
+    resolve(here, "../../../src/conformance", rel),
+    resolve(process.cwd(), "src/conformance", rel),
+  ];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new Error(`conformance source ${rel} not found (looked in ${candidates.join(", ")})`);
 }

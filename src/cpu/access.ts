@@ -129,12 +129,15 @@ export function readLinear32(cpu: Cpu, linear: number, system = false): number {
 
 /** Check that `[linear, linear+size)` is writable (both pages) before a split write. */
 function probeWrite(cpu: Cpu, linear: number, size: number, system: boolean): void {
+  // The second probe is at the first byte of the second page: a #PF there reports that
+  // address in CR2, as hardware does (found by the QEMU oracle: cr2=0x200000, not 0x200001).
+  const secondPage = (linear + size - 1) & ~0xfff;
   if (system) {
     translateSystem(cpu, linear, Access.WRITE);
-    translateSystem(cpu, linear + size - 1, Access.WRITE);
+    translateSystem(cpu, secondPage, Access.WRITE);
   } else {
     translate(cpu, linear, Access.WRITE);
-    translate(cpu, linear + size - 1, Access.WRITE);
+    translate(cpu, secondPage, Access.WRITE);
   }
 }
 

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_CODE, MAX_PATCH, PATCH_BYTES, REGION_SIZE, fillRegion } from "../layout.js";
+import { fillRegion, MAX_CODE, MAX_PATCH, PATCH_BYTES, REGION_SIZE } from "../layout.js";
 import { findSource } from "../sources.js";
 import type { CaseOutcome, UserCase } from "../user/case.js";
 
@@ -81,7 +81,10 @@ function splitPatches(c: UserCase): { offset: number; bytes: Uint8Array }[] {
       throw new HostOracleError(`case ${c.id}: patch outside the region`);
     }
     for (let i = 0; i < p.bytes.length; i += PATCH_BYTES) {
-      out.push({ offset: p.offset + i, bytes: p.bytes.subarray(i, Math.min(p.bytes.length, i + PATCH_BYTES)) });
+      out.push({
+        offset: p.offset + i,
+        bytes: p.bytes.subarray(i, Math.min(p.bytes.length, i + PATCH_BYTES)),
+      });
     }
   }
   if (out.length > MAX_PATCH) throw new HostOracleError(`case ${c.id}: more than ${MAX_PATCH} patch chunks`);

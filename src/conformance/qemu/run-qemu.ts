@@ -18,8 +18,20 @@ export interface GuestRun {
 }
 
 export const QEMU_ARGS = [
-  "-accel", "tcg", "-M", "pc", "-cpu", "pentium3", "-display", "none", "-nodefaults",
-  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-m", "16", "-no-reboot",
+  "-accel",
+  "tcg",
+  "-M",
+  "pc",
+  "-cpu",
+  "pentium3",
+  "-display",
+  "none",
+  "-nodefaults",
+  "-device",
+  "isa-debug-exit,iobase=0xf4,iosize=0x04",
+  "-m",
+  "16",
+  "-no-reboot",
 ] as const;
 
 function splitLines(text: string): string[] {
@@ -36,7 +48,9 @@ export function runQemu(name: string, image: Uint8Array, timeoutMs = 30_000): Pr
   writeFileSync(file, image);
   writeFileSync(serial, "");
   return new Promise((resolve) => {
-    const child = spawn("qemu-system-i386", [...QEMU_ARGS, "-serial", `file:${serial}`, "-bios", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("qemu-system-i386", [...QEMU_ARGS, "-serial", `file:${serial}`, "-bios", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     let timedOut = false;
@@ -52,7 +66,12 @@ export function runQemu(name: string, image: Uint8Array, timeoutMs = 30_000): Pr
     });
     child.on("error", (e) => {
       clearTimeout(timer);
-      resolve({ lines: [], exitCode: -1, reason: "error", error: `cannot run qemu-system-i386 (install qemu-system-x86): ${e.message}` });
+      resolve({
+        lines: [],
+        exitCode: -1,
+        reason: "error",
+        error: `cannot run qemu-system-i386 (install qemu-system-x86): ${e.message}`,
+      });
     });
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -61,7 +80,12 @@ export function runQemu(name: string, image: Uint8Array, timeoutMs = 30_000): Pr
       rmSync(serial, { force: true });
       rmSync(file, { force: true });
       const reason = timedOut ? "timeout" : code !== null && (code & 1) === 1 ? "debug-exit" : "exit";
-      resolve({ lines: splitLines(out), exitCode: code ?? -1, reason, ...(err.trim() !== "" && reason !== "debug-exit" ? { error: err.trim() } : {}) });
+      resolve({
+        lines: splitLines(out),
+        exitCode: code ?? -1,
+        reason,
+        ...(err.trim() !== "" && reason !== "debug-exit" ? { error: err.trim() } : {}),
+      });
     });
   });
 }
@@ -77,6 +101,11 @@ export async function runVmlab(image: Uint8Array, timeoutMs = 60_000): Promise<G
     const r = await machine.run({ timeoutMs, maxInstructions: 200_000_000 });
     return { lines: splitLines(out), exitCode: r.exitCode, reason: r.reason };
   } catch (e) {
-    return { lines: splitLines(out), exitCode: -1, reason: "error", error: `vmlab threw: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}` };
+    return {
+      lines: splitLines(out),
+      exitCode: -1,
+      reason: "error",
+      error: `vmlab threw: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    };
   }
 }

@@ -33,10 +33,14 @@ export function compareOutcomes(c: UserCase, expected: CaseOutcome, actual: Case
       diffs.push(`${REG_NAMES[i]}: expected ${hex(expected.regs[i]!)}, got ${hex(actual.regs[i]!)}`);
     }
   }
-  if (expected.eip >>> 0 !== actual.eip >>> 0) diffs.push(`eip: expected ${hex(expected.eip)}, got ${hex(actual.eip)}`);
+  if (expected.eip >>> 0 !== actual.eip >>> 0)
+    diffs.push(`eip: expected ${hex(expected.eip)}, got ${hex(actual.eip)}`);
   const fe = expected.eflags & c.flagMask;
   const fa = actual.eflags & c.flagMask;
-  if (fe !== fa) diffs.push(`eflags (mask ${hex(c.flagMask, 4)}): expected ${flagsText(fe)}, got ${flagsText(fa)} (differ: ${flagsText(fe ^ fa)})`);
+  if (fe !== fa)
+    diffs.push(
+      `eflags (mask ${hex(c.flagMask, 4)}): expected ${flagsText(fe)}, got ${flagsText(fa)} (differ: ${flagsText(fe ^ fa)})`,
+    );
   diffs.push(...compareRegion(c, expected.region, actual.region));
   if (c.fpu !== undefined && expected.fpu !== undefined && actual.fpu !== undefined) {
     diffs.push(...compareX87(c, expected.fpu, actual.fpu));
@@ -54,8 +58,9 @@ function compareRegion(c: UserCase, e: Uint8Array, a: Uint8Array): string[] {
       continue;
     }
     let j = i;
-    while (j < e.length && j - i < 16 && (e[j] !== a[j]) && !ignored(j)) j++;
-    const bytes = (b: Uint8Array) => Array.from(b.subarray(i, j), (x) => x.toString(16).padStart(2, "0")).join(" ");
+    while (j < e.length && j - i < 16 && e[j] !== a[j] && !ignored(j)) j++;
+    const bytes = (b: Uint8Array) =>
+      Array.from(b.subarray(i, j), (x) => x.toString(16).padStart(2, "0")).join(" ");
     out.push(`memory ${hex(REGION_ADDR + i)}: expected ${bytes(e)}, got ${bytes(a)}`);
     i = j;
     if (out.length >= 6) {
@@ -72,7 +77,10 @@ function compareX87(c: UserCase, eImg: Uint8Array, aImg: Uint8Array): string[] {
   const out: string[] = [];
   const fe = e.fsw & c.fswMask;
   const fa = a.fsw & c.fswMask;
-  if (fe !== fa) out.push(`fsw (mask ${hex(c.fswMask, 4)}): expected ${hex(fe, 4)}, got ${hex(fa, 4)} (TOP ${(e.fsw >> 11) & 7} vs ${(a.fsw >> 11) & 7})`);
+  if (fe !== fa)
+    out.push(
+      `fsw (mask ${hex(c.fswMask, 4)}): expected ${hex(fe, 4)}, got ${hex(fa, 4)} (TOP ${(e.fsw >> 11) & 7} vs ${(a.fsw >> 11) & 7})`,
+    );
   if ((e.fcw & 0x1f3f) !== (a.fcw & 0x1f3f)) out.push(`fcw: expected ${hex(e.fcw, 4)}, got ${hex(a.fcw, 4)}`);
   const topE = (e.fsw >> 11) & 7;
   for (let i = 0; i < 8; i++) {
@@ -103,12 +111,41 @@ function sameFloat(e: number, a: number, tol: number): boolean {
 
 export function vectorName(v: number): string {
   if (v < 0) return "none";
-  const names = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "9", "#TS", "#NP", "#SS", "#GP", "#PF", "15", "#MF", "#AC", "#MC", "#XM"];
+  const names = [
+    "#DE",
+    "#DB",
+    "NMI",
+    "#BP",
+    "#OF",
+    "#BR",
+    "#UD",
+    "#NM",
+    "#DF",
+    "9",
+    "#TS",
+    "#NP",
+    "#SS",
+    "#GP",
+    "#PF",
+    "15",
+    "#MF",
+    "#AC",
+    "#MC",
+    "#XM",
+  ];
   return `${names[v] ?? v} (${v})`;
 }
 
 export function flagsText(f: number): string {
-  const names: [number, string][] = [[0x800, "OF"], [0x400, "DF"], [0x80, "SF"], [0x40, "ZF"], [0x10, "AF"], [0x4, "PF"], [0x1, "CF"]];
+  const names: [number, string][] = [
+    [0x800, "OF"],
+    [0x400, "DF"],
+    [0x80, "SF"],
+    [0x40, "ZF"],
+    [0x10, "AF"],
+    [0x4, "PF"],
+    [0x1, "CF"],
+  ];
   const set = names.filter(([b]) => (f & b) !== 0).map(([, n]) => n);
   return `${hex(f, 4)}[${set.join(" ")}]`;
 }

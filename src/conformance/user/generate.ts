@@ -11,7 +11,7 @@
  */
 
 import type { InstructionForm } from "../../cpu/isa.js";
-import { CODE_ADDR, DATA_ADDR, INITIAL_ESP, Prng, STACK_ADDR, deriveSeed } from "../layout.js";
+import { CODE_ADDR, DATA_ADDR, deriveSeed, INITIAL_ESP, Prng, STACK_ADDR } from "../layout.js";
 import { buildX87Image, doubleToExt80 } from "../x87-format.js";
 import type { Patch, UserCase } from "./case.js";
 
@@ -41,21 +41,64 @@ const mn = (...names: string[]) => {
   const set = new Set(names);
   return (f: InstructionForm) => set.has(f.mnemonic);
 };
-const opc = (...bytes: number[]) => (f: InstructionForm) =>
-  f.opcode.length === bytes.length && f.opcode.every((b, i) => b === bytes[i]);
+const opc =
+  (...bytes: number[]) =>
+  (f: InstructionForm) =>
+    f.opcode.length === bytes.length && f.opcode.every((b, i) => b === bytes[i]);
 
 export const EXCLUSIONS: readonly Exclusion[] = [
   { match: mn("cpuid"), reason: "host CPUID differs from vmlab's virtual CPUID by design" },
   { match: mn("rdtsc", "rdpmc", "rdtscp"), reason: "time-dependent result" },
-  { match: (f) => opc(0xcd)(f) || mn("int")(f), reason: "INT n on Linux: INT 0x80 is a system call (unsafe); gates are host-specific" },
+  {
+    match: (f) => opc(0xcd)(f) || mn("int")(f),
+    reason: "INT n on Linux: INT 0x80 is a system call (unsafe); gates are host-specific",
+  },
   { match: mn("syscall", "sysenter", "sysexit", "sysret"), reason: "enters the host kernel" },
-  { match: mn("hlt", "cli", "sti", "in", "out", "ins", "outs", "insb", "insw", "insd", "outsb", "outsw", "outsd"), reason: "privileged / I/O: covered by the QEMU oracle" },
-  { match: mn("sgdt", "sidt", "sldt", "str", "smsw", "lar", "lsl", "verr", "verw", "arpl"), reason: "result depends on the host's descriptor tables (or UMIP)" },
+  {
+    match: mn(
+      "hlt",
+      "cli",
+      "sti",
+      "in",
+      "out",
+      "ins",
+      "outs",
+      "insb",
+      "insw",
+      "insd",
+      "outsb",
+      "outsw",
+      "outsd",
+    ),
+    reason: "privileged / I/O: covered by the QEMU oracle",
+  },
+  {
+    match: mn("sgdt", "sidt", "sldt", "str", "smsw", "lar", "lsl", "verr", "verw", "arpl"),
+    reason: "result depends on the host's descriptor tables (or UMIP)",
+  },
   { match: mn("lds", "les", "lfs", "lgs", "lss"), reason: "segment loads: covered by the QEMU oracle" },
-  { match: (f) => f.mnemonic === "pop" && f.modrm === "none" && isSegPushPop(f), reason: "segment register pop is a segment load: covered by the QEMU oracle" },
-  { match: (f) => f.mnemonic === "mov" && (opc(0x8e)(f)), reason: "MOV Sreg: segment load, covered by the QEMU oracle" },
-  { match: mn("jmpf", "callf", "retf", "iret", "iretd", "ljmp", "lcall", "lret"), reason: "far transfer loads CS: covered by the QEMU oracle" },
-  { match: (f) => (opc(0xff)(f) && (f.digit === 3 || f.digit === 5)) || opc(0xea)(f) || opc(0x9a)(f) || opc(0xca)(f) || opc(0xcb)(f) || opc(0xcf)(f), reason: "far transfer loads CS: covered by the QEMU oracle" },
+  {
+    match: (f) => f.mnemonic === "pop" && f.modrm === "none" && isSegPushPop(f),
+    reason: "segment register pop is a segment load: covered by the QEMU oracle",
+  },
+  {
+    match: (f) => f.mnemonic === "mov" && opc(0x8e)(f),
+    reason: "MOV Sreg: segment load, covered by the QEMU oracle",
+  },
+  {
+    match: mn("jmpf", "callf", "retf", "iret", "iretd", "ljmp", "lcall", "lret"),
+    reason: "far transfer loads CS: covered by the QEMU oracle",
+  },
+  {
+    match: (f) =>
+      (opc(0xff)(f) && (f.digit === 3 || f.digit === 5)) ||
+      opc(0xea)(f) ||
+      opc(0x9a)(f) ||
+      opc(0xca)(f) ||
+      opc(0xcb)(f) ||
+      opc(0xcf)(f),
+    reason: "far transfer loads CS: covered by the QEMU oracle",
+  },
   { match: mn("fisttp"), reason: "SSE3 instruction (not on the modelled Pentium III)" },
 ];
 
@@ -73,13 +116,17 @@ function isSegPushPop(f: InstructionForm): boolean {
 export function exclusionReason(f: InstructionForm): string | undefined {
   for (const e of EXCLUSIONS) if (e.match(f)) return e.reason;
   if (f.oracle === "system") return "oracle system";
-  if (f.oracle === "control" && controlKind(f) === undefined) return "control transfer with no in-snippet generator";
+  if (f.oracle === "control" && controlKind(f) === undefined)
+    return "control transfer with no in-snippet generator";
   return undefined;
 }
 
 // ---- operand values -----------------------------------------------------------------------
 
-const EDGE32 = [0, 1, 2, 0xffffffff, 0xfffffffe, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0x80000001, 0x0000ff00, 0x12345678];
+const EDGE32 = [
+  0, 1, 2, 0xffffffff, 0xfffffffe, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000,
+  0x80000001, 0x0000ff00, 0x12345678,
+];
 const SHIFT_COUNTS = [0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 0xff];
 
 /**
@@ -115,7 +162,22 @@ function le(v: number, size: number): Uint8Array {
 
 const SHIFTS = new Set(["rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar", "shld", "shrd"]);
 const STRINGS = /^(movs[bwd]?|cmps[bwd]?|stos[bwd]?|lods[bwd]?|scas[bwd]?)$/;
-const STACK_USERS = new Set(["push", "pop", "pushf", "pushfd", "pushfw", "popf", "popfd", "popfw", "pusha", "pushad", "popa", "popad", "enter", "leave"]);
+const STACK_USERS = new Set([
+  "push",
+  "pop",
+  "pushf",
+  "pushfd",
+  "pushfw",
+  "popf",
+  "popfd",
+  "popfw",
+  "pusha",
+  "pushad",
+  "popa",
+  "popad",
+  "enter",
+  "leave",
+]);
 const BIT_OPS = new Set(["bt", "bts", "btr", "btc"]);
 
 /** x87 memory operand types by opcode (D8..DF) and ModRM.reg (SDM Vol. 2A Table A-7..A-22). */
@@ -141,12 +203,38 @@ function x87MemType(op: number, digit: number): X87Mem {
   }
 }
 
-const X87_EDGE = [0, -0, 1, -1, 0.5, 2, 3, -2.5, 10, 100, 1e10, -1e-10, Math.PI, Math.E, 0.1, 1 / 3, 65535, 2 ** 31, -(2 ** 31), 2 ** 63, 1e300, -1e-300, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+const X87_EDGE = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  2,
+  3,
+  -2.5,
+  10,
+  100,
+  1e10,
+  -1e-10,
+  Math.PI,
+  Math.E,
+  0.1,
+  1 / 3,
+  65535,
+  2 ** 31,
+  -(2 ** 31),
+  2 ** 63,
+  1e300,
+  -1e-300,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+];
 
 function x87Value(rng: Prng, special: boolean): number {
   if (rng.chance(0.4)) {
     const v = rng.pick(X87_EDGE);
-    if (!special && (!Number.isFinite(v) || Math.abs(v) > 1e200 || (v !== 0 && Math.abs(v) < 1e-200))) return 1.25;
+    if (!special && (!Number.isFinite(v) || Math.abs(v) > 1e200 || (v !== 0 && Math.abs(v) < 1e-200)))
+      return 1.25;
     return v;
   }
   // A random double with a moderate exponent: mantissa bits from the PRNG.
@@ -157,9 +245,19 @@ function x87Value(rng: Prng, special: boolean): number {
 }
 
 /** Mnemonics whose result is computed by an approximation: compared with a tolerance. */
-const X87_TRANSCENDENTAL = new Set(["fsin", "fcos", "fsincos", "fptan", "fpatan", "f2xm1", "fyl2x", "fyl2xp1"]);
+const X87_TRANSCENDENTAL = new Set([
+  "fsin",
+  "fcos",
+  "fsincos",
+  "fptan",
+  "fpatan",
+  "f2xm1",
+  "fyl2x",
+  "fyl2xp1",
+]);
 /** Mnemonics that define C0/C2/C3 (compares, FXAM, FPREM...): SDM Vol. 2A per instruction. */
-const X87_DEFINES_CC = /^(fcom|fcomp|fcompp|fucom|fucomp|fucompp|ficom|ficomp|ftst|fxam|fprem|fprem1|fnstsw|fstsw|fnstenv|fstenv|fnsave|fsave|fldenv|frstor|fnclex|fclex|fninit|finit|fldcw|fnstcw|fstcw|fincstp|fdecstp|ffree|fnop|fwait|wait|fxch)$/;
+const X87_DEFINES_CC =
+  /^(fcom|fcomp|fcompp|fucom|fucomp|fucompp|ficom|ficomp|ftst|fxam|fprem|fprem1|fnstsw|fstsw|fnstenv|fstenv|fnsave|fsave|fldenv|frstor|fnclex|fclex|fninit|finit|fldcw|fnstcw|fstcw|fincstp|fdecstp|ffree|fnop|fwait|wait|fxch)$/;
 const X87_TRIG_C2 = new Set(["fsin", "fcos", "fsincos", "fptan"]);
 
 function fswMaskFor(mnemonic: string): number {
@@ -169,7 +267,8 @@ function fswMaskFor(mnemonic: string): number {
   if (X87_DEFINES_CC.test(mnemonic)) mask |= 0x4500;
   if (mnemonic === "fxam" || mnemonic === "fprem" || mnemonic === "fprem1") mask |= 0x0200;
   if (X87_TRIG_C2.has(mnemonic)) mask |= 0x0400;
-  if (/^(fnstsw|fstsw|fnstenv|fstenv|fnsave|fsave|fldenv|frstor|fnclex|fclex|fninit|finit)$/.test(mnemonic)) mask = 0xffff & ~0x0000;
+  if (/^(fnstsw|fstsw|fnstenv|fstenv|fnsave|fsave|fldenv|frstor|fnclex|fclex|fninit|finit)$/.test(mnemonic))
+    mask = 0xffff & ~0x0000;
   return mask;
 }
 
@@ -180,10 +279,18 @@ function controlKind(f: InstructionForm): ControlKind | undefined {
   const o = f.opcode;
   const first = o[0]!;
   if (f.modrm === "none") {
-    if (o.length === 1 && (first === 0xc3)) return "ret";
+    if (o.length === 1 && first === 0xc3) return "ret";
     if (o.length === 1 && first === 0xc2) return "retimm";
     if (o.length === 1 && (first === 0xcc || first === 0xce)) return "trap";
-    if (o.length === 1 && ((first >= 0x70 && first <= 0x7f) || first === 0xeb || first === 0xe9 || first === 0xe8 || (first >= 0xe0 && first <= 0xe3))) return "rel";
+    if (
+      o.length === 1 &&
+      ((first >= 0x70 && first <= 0x7f) ||
+        first === 0xeb ||
+        first === 0xe9 ||
+        first === 0xe8 ||
+        (first >= 0xe0 && first <= 0xe3))
+    )
+      return "rel";
     if (o.length === 2 && first === 0x0f && o[1]! >= 0x80 && o[1]! <= 0x8f) return "rel";
     return undefined;
   }
@@ -238,7 +345,13 @@ export function generateUserCases(forms: readonly InstructionForm[], opts: Gener
     const sizes = form.operandSizes.length > 0 ? form.operandSizes : [32 as const];
     for (const size of sizes) {
       const kinds: ("reg" | "mem" | "none")[] =
-        form.modrm === "none" ? ["none"] : form.modrm === "reg" ? ["reg"] : form.modrm === "mem" ? ["mem"] : ["reg", "mem"];
+        form.modrm === "none"
+          ? ["none"]
+          : form.modrm === "reg"
+            ? ["reg"]
+            : form.modrm === "mem"
+              ? ["mem"]
+              : ["reg", "mem"];
       for (const kind of kinds) {
         for (let n = 0; n < opts.count; n++) {
           const c = makeCase(form, key, size, kind, rng, nextId);
@@ -249,7 +362,8 @@ export function generateUserCases(forms: readonly InstructionForm[], opts: Gener
         }
       }
     }
-    if (made === 0) excluded.set(key, "generator produced no encodable case (operand size / form combination)");
+    if (made === 0)
+      excluded.set(key, "generator produced no encodable case (operand size / form combination)");
     perForm.set(key, made);
   }
   return { cases, excluded, perForm };
@@ -270,7 +384,16 @@ function makeCase(
 ): UserCase | undefined {
   const b: Builder = {
     rng,
-    regs: [fill32(rng), fill32(rng), fill32(rng), fill32(rng), INITIAL_ESP, fill32(rng), fill32(rng), fill32(rng)],
+    regs: [
+      fill32(rng),
+      fill32(rng),
+      fill32(rng),
+      fill32(rng),
+      INITIAL_ESP,
+      fill32(rng),
+      fill32(rng),
+      fill32(rng),
+    ],
     eflags: BASE_EFLAGS | (rng.u32() & 0x08d5) | (rng.chance(0.2) ? 0x400 : 0),
     patches: [],
     memIgnore: [],
@@ -319,9 +442,6 @@ function makeCase(
     b.pinned.add(3);
   }
   if (m === "div" || m === "idiv") shapeDivision(b, size, m === "idiv");
-  if (m === "cmpxchg8b") {
-    variant += " cas";
-  }
 
   // Control forms: confine the target to the snippet end.
   const ck = form.oracle === "control" ? controlKind(form) : undefined;
@@ -336,7 +456,7 @@ function makeCase(
   if (form.modrm !== "none") {
     const regField = form.digit ?? pickReg(b, size);
     if (isX87(form) && kind === "reg") {
-      const base = form.modrmBase ?? (0xc0 | ((form.digit ?? 0) << 3));
+      const base = form.modrmBase ?? 0xc0 | ((form.digit ?? 0) << 3);
       const exact = form.modrmBase !== undefined && isExactX87(form.opcode[0]!, form.modrmBase);
       bytes.push(exact ? base : (base & 0xf8) | rng.below(8));
       variant += " st";
@@ -354,8 +474,8 @@ function makeCase(
 
   // Immediates.
   const imm = form.immediate;
-  const immSizes: number[] = typeof imm === "number" ? (imm === 0 ? [] : [imm]) : imm === "z" ? [size === 16 ? 2 : 4] : [...imm];
-  const immStart = bytes.length;
+  const immSizes: number[] =
+    typeof imm === "number" ? (imm === 0 ? [] : [imm]) : imm === "z" ? [size === 16 ? 2 : 4] : [...imm];
   for (const s of immSizes) {
     let v: number;
     if (SHIFTS.has(m)) v = shiftCount(rng, m, size);
@@ -366,25 +486,19 @@ function makeCase(
     else if (isMoffs(form)) {
       memAddr = DATA_ADDR + 0x200 + rng.below(0xc00);
       v = memAddr;
-    }
-    else v = value(rng, s === 1 ? 8 : s === 2 ? 16 : 32);
+    } else v = value(rng, s === 1 ? 8 : s === 2 ? 16 : 32);
     bytes.push(...le(v, s));
   }
-  void immStart;
 
   // Operand-specific shaping after the encoding is known.
   if (SHIFTS.has(m) && form.immediate === 0 && !(form.opcode[0] === 0xd0 || form.opcode[0] === 0xd1)) {
     b.regs[1] = (b.regs[1]! & ~0xff) | shiftCount(rng, m, size);
   }
-  if (BIT_OPS.has(m) && memAddr >= 0 && form.immediate === 0) {
-    // Register bit offset: keep the addressed byte inside the buffer (offset/8 within +-0x100).
-    const reg = (bytes[bytes.length - 1 - 0]! >> 3) & 7; // not used: shaped via the regField below
-    void reg;
-  }
   if (form.operandSizes.length > 0 && memAddr >= 0) {
     // Place an interesting value in the memory operand.
     const width = size === 8 ? 1 : size === 16 ? 2 : 4;
-    if (!isX87(form) && !STRINGS.test(m)) b.patches.push({ offset: dataOff(memAddr), bytes: le(value(rng, size), width) });
+    if (!isX87(form) && !STRINGS.test(m))
+      b.patches.push({ offset: dataOff(memAddr), bytes: le(value(rng, size), width) });
   }
   if (m === "push" && size === 32 && isSegPushPop(form)) {
     // SDM Vol. 2B PUSH: with a 32-bit operand size, a segment register push may write only
@@ -392,7 +506,10 @@ function makeCase(
     b.memIgnore.push({ offset: INITIAL_ESP - 2 - DATA_ADDR, length: 2 });
   }
   if (m === "cmpxchg8b" && memAddr >= 0 && rng.chance(0.5)) {
-    b.patches.push({ offset: dataOff(memAddr), bytes: new Uint8Array([...le(b.regs[0]!, 4), ...le(b.regs[2]!, 4)]) });
+    b.patches.push({
+      offset: dataOff(memAddr),
+      bytes: new Uint8Array([...le(b.regs[0]!, 4), ...le(b.regs[2]!, 4)]),
+    });
   }
   if (m === "cmpxchg" && rng.chance(0.5) && memAddr >= 0) {
     const width = size === 8 ? 1 : size === 16 ? 2 : 4;
@@ -403,8 +520,6 @@ function makeCase(
     const lo = rng.below(100);
     const hi = lo + rng.below(100);
     b.patches.push({ offset: dataOff(memAddr), bytes: new Uint8Array([...le(lo, width), ...le(hi, width)]) });
-    const reg = form.digit ?? ((bytes[bytes.length - 1]! >> 3) & 7);
-    void reg;
   }
 
   // x87: an FRSTOR image with a few stack values; memory operands get typed values.
@@ -420,7 +535,8 @@ function makeCase(
     if (memAddr >= 0) {
       const t = x87MemType(form.opcode[0]!, form.digit ?? 0);
       const p = x87MemValue(t, rng, size === 16);
-      if (p !== undefined) b.patches.push(...p.map((bytes, i) => ({ offset: dataOff(memAddr) + i * 16, bytes })));
+      if (p !== undefined)
+        b.patches.push(...p.map((bytes, i) => ({ offset: dataOff(memAddr) + i * 16, bytes })));
       if (t === "env" || t === "save") {
         // Stored images: instruction/data pointer fields are implementation-specific (FIP of
         // the last non-control instruction, CS/DS or 0 on CPUs that deprecate them).
@@ -525,7 +641,11 @@ function x87MemValue(t: X87Mem, rng: Prng, layout16: boolean): Uint8Array[] | un
       return [doubleToExt80(x87Value(rng, rng.chance(0.1)))];
     case "i16": {
       const { a, v } = dv(2);
-      v.setInt16(0, rng.chance(0.3) ? rng.pick([0, 1, -1, 0x7fff, -0x8000]) : (rng.u32() & 0xffff) << 16 >> 16, true);
+      v.setInt16(
+        0,
+        rng.chance(0.3) ? rng.pick([0, 1, -1, 0x7fff, -0x8000]) : ((rng.u32() & 0xffff) << 16) >> 16,
+        true,
+      );
       return [a];
     }
     case "i32": {
@@ -536,7 +656,9 @@ function x87MemValue(t: X87Mem, rng: Prng, layout16: boolean): Uint8Array[] | un
     case "i64": {
       const { a, v } = dv(8);
       // Up to 53 bits so that the value is exact in a double; edge values too.
-      const hi = rng.chance(0.3) ? rng.pick([0, -1, 0x1fffff, -0x200000]) : (rng.u32() & 0x1fffff) - (rng.chance(0.5) ? 0x200000 : 0);
+      const hi = rng.chance(0.3)
+        ? rng.pick([0, -1, 0x1fffff, -0x200000])
+        : (rng.u32() & 0x1fffff) - (rng.chance(0.5) ? 0x200000 : 0);
       v.setInt32(0, rng.u32() | 0, true);
       v.setInt32(4, hi, true);
       return [a];
@@ -594,7 +716,11 @@ function pickReg(b: Builder, size: 8 | 16 | 32): number {
 }
 
 /** A memory operand in the data buffer; sets the base/index registers it needs. */
-function memoryOperand(b: Builder, regField: number, m: string): { bytes: number[]; addr: number; name: string } {
+function memoryOperand(
+  b: Builder,
+  regField: number,
+  m: string,
+): { bytes: number[]; addr: number; name: string } {
   const rng = b.rng;
   const addr = DATA_ADDR + 0x200 + rng.below(0xc00);
   // Base registers that are not the ModRM.reg operand (its value must stay free).
@@ -639,14 +765,18 @@ function memoryOperand(b: Builder, regField: number, m: string): { bytes: number
   setBase(index, idx);
   setBase(base, addr - disp - (idx << scale));
   shapeRegOperand(b, regField, base, m);
-  return { bytes: [0x44 | reg, (scale << 6) | (index << 3) | base, disp & 0xff], addr, name: "[base+index*s+d8]" };
+  return {
+    bytes: [0x44 | reg, (scale << 6) | (index << 3) | base, disp & 0xff],
+    addr,
+    name: "[base+index*s+d8]",
+  };
 }
 
 /** Keep the ModRM.reg operand meaningful for instructions whose register operand addresses memory. */
 function shapeRegOperand(b: Builder, regField: number, base: number, m: string): void {
   if (BIT_OPS.has(m) && regField !== base) {
     // Bit offset register: +-2047 bits keeps the addressed dword inside the buffer.
-    b.regs[regField] = ((b.rng.below(4096) - 2048) >>> 0);
+    b.regs[regField] = (b.rng.below(4096) - 2048) >>> 0;
     b.pinned.add(regField);
   }
   if (m === "bound" && regField !== base) {
@@ -662,7 +792,8 @@ function shapeDivision(b: Builder, size: 8 | 16 | 32, signed: boolean): void {
   if (r < 6) {
     // Small high half: EDX (DX, AH) below the divisor in most cases.
     if (size === 32) b.regs[2] = signed ? (rng.chance(0.5) ? 0 : 0xffffffff) : rng.below(16);
-    else if (size === 16) b.regs[2] = (b.regs[2]! & ~0xffff) | (signed ? (rng.chance(0.5) ? 0 : 0xffff) : rng.below(16));
+    else if (size === 16)
+      b.regs[2] = (b.regs[2]! & ~0xffff) | (signed ? (rng.chance(0.5) ? 0 : 0xffff) : rng.below(16));
     else b.regs[0] = (b.regs[0]! & ~0xff00) | ((signed ? (rng.chance(0.5) ? 0 : 0xff) : rng.below(4)) << 8);
   }
   // Divisor registers are random; zero divisors come from the edge values (value() picks 0).

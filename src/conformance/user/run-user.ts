@@ -2,13 +2,13 @@
 
 import type { InstructionForm } from "../../cpu/isa.js";
 import { disassemble, hexBytes } from "../disasm.js";
-import { CODE_ADDR, REGION_ADDR } from "../layout.js";
 import { runOnHost } from "../host/host-oracle.js";
+import { CODE_ADDR, REGION_ADDR } from "../layout.js";
+import { ext80ToDouble, parseX87Image } from "../x87-format.js";
 import type { CaseOutcome, UserCase } from "./case.js";
-import { REG_NAMES, compareOutcomes, flagsText, vectorName } from "./compare.js";
+import { compareOutcomes, flagsText, REG_NAMES, vectorName } from "./compare.js";
 import { generateUserCases } from "./generate.js";
 import { VmlabUserRunner } from "./vmlab-user.js";
-import { ext80ToDouble, parseX87Image } from "../x87-format.js";
 
 export interface UserFailure {
   readonly formKey: string;
@@ -44,7 +44,12 @@ export async function loadForms(): Promise<InstructionForm[]> {
   return [...INSTRUCTION_FORMS, ...X87_FORMS];
 }
 
-export async function runUserOracle(opts: { seed: number; count: number; filter?: string; maxFailures?: number }): Promise<UserReport> {
+export async function runUserOracle(opts: {
+  seed: number;
+  count: number;
+  filter?: string;
+  maxFailures?: number;
+}): Promise<UserReport> {
   const forms = await loadForms();
   const gen = generateUserCases(forms, opts);
   const host = await runOnHost(gen.cases);
@@ -65,7 +70,8 @@ export async function runUserOracle(opts: { seed: number; count: number; filter?
     } else {
       failed++;
       tally.failed++;
-      if (failures.length < (opts.maxFailures ?? 2000)) failures.push(describeFailure(c, expected, actual, diffs));
+      if (failures.length < (opts.maxFailures ?? 2000))
+        failures.push(describeFailure(c, expected, actual, diffs));
     }
   }
   return { passed, failed, perForm, failures, excluded: Object.fromEntries(gen.excluded) };
@@ -79,7 +85,12 @@ function regsText(regs: readonly number[]): string {
 
 function outcomeText(o: CaseOutcome, c: UserCase): string {
   if (o.error !== undefined) return `error: ${o.error}`;
-  const parts = [o.vector >= 0 ? `exception ${vectorName(o.vector)} err=${hex(o.errorCode)}` : "completed", regsText(o.regs), `eip=${hex(o.eip)}`, `eflags=${flagsText(o.eflags)}`];
+  const parts = [
+    o.vector >= 0 ? `exception ${vectorName(o.vector)} err=${hex(o.errorCode)}` : "completed",
+    regsText(o.regs),
+    `eip=${hex(o.eip)}`,
+    `eflags=${flagsText(o.eflags)}`,
+  ];
   if (o.fpu !== undefined && c.fpu !== undefined) parts.push(x87Text(o.fpu));
   return parts.join(" ");
 }

@@ -10,11 +10,12 @@
  * the interpreter itself from a separate stub page (the architectural interface).
  */
 
-import { CR0, type Cpu } from "../../cpu/cpu.js";
+import { type Cpu, CR0 } from "../../cpu/cpu.js";
+import { GuestMemory } from "../../memory/guest-memory.js";
 import type { CpuEngine } from "../../vmm/engine.js";
 import type { ExitHandler, VmExit } from "../../vmm/exit.js";
 import { ExitReason, exitReasonName } from "../../vmm/exit-reason.js";
-import { GuestMemory } from "../../memory/guest-memory.js";
+import { initialRegion } from "../host/host-oracle.js";
 import {
   CODE_ADDR,
   FPU_IMAGE_ADDR,
@@ -24,7 +25,6 @@ import {
   REGION_ADDR,
   REGION_SIZE,
 } from "../layout.js";
-import { initialRegion } from "../host/host-oracle.js";
 import type { CaseOutcome, UserCase } from "./case.js";
 
 /** Flat segments: access rights (descriptor high dword bits 8..23): P, DPL 3, S, G, D/B. */
@@ -110,7 +110,8 @@ export class VmlabUserRunner implements ExitHandler {
     const cpu = this.cpu;
     try {
       for (let steps = 0; cpu.eip >>> 0 !== end >>> 0; steps++) {
-        if (steps >= MAX_STEPS) return `EIP never reached the snippet end (0x${(cpu.eip >>> 0).toString(16)})`;
+        if (steps >= MAX_STEPS)
+          return `EIP never reached the snippet end (0x${(cpu.eip >>> 0).toString(16)})`;
         this.engine.run(1);
         if (cpu.shutdown) return "triple fault (shutdown)";
       }
@@ -144,10 +145,14 @@ export class VmlabUserRunner implements ExitHandler {
     if (c.fpu !== undefined) {
       // FRSTOR [FPU_IMAGE_ADDR] (DD /4, mod 00 rm 101 disp32).
       mem.writeBytes(FPU_IMAGE_ADDR, c.fpu);
-      mem.writeBytes(FPU_STUB_ADDR, Uint8Array.of(0xdd, 0x25, ...le32(FPU_IMAGE_ADDR), 0xdd, 0x35, ...le32(FPU_OUT_ADDR)));
+      mem.writeBytes(
+        FPU_STUB_ADDR,
+        Uint8Array.of(0xdd, 0x25, ...le32(FPU_IMAGE_ADDR), 0xdd, 0x35, ...le32(FPU_OUT_ADDR)),
+      );
       this.setupState(c, FPU_STUB_ADDR);
       const err = this.runTo(FPU_STUB_ADDR + 6);
-      if (err !== undefined || this.fault !== undefined) return this.failed(`x87 prologue (FRSTOR): ${err ?? `exception ${this.fault?.vector}`}`);
+      if (err !== undefined || this.fault !== undefined)
+        return this.failed(`x87 prologue (FRSTOR): ${err ?? `exception ${this.fault?.vector}`}`);
     } else {
       cpu.fpu.reset();
     }
@@ -161,14 +166,23 @@ export class VmlabUserRunner implements ExitHandler {
       const saved = { regs: Array.from(cpu.regs), eflags: cpu.getEflags(), eip: cpu.eip };
       cpu.eip = FPU_STUB_ADDR + 6;
       const e2 = this.runTo(FPU_STUB_ADDR + 12);
-      if (e2 !== undefined || this.fault !== undefined) return this.failed(`x87 epilogue (FNSAVE): ${e2 ?? `exception ${this.fault?.vector}`}`);
+      if (e2 !== undefined || this.fault !== undefined)
+        return this.failed(`x87 epilogue (FNSAVE): ${e2 ?? `exception ${this.fault?.vector}`}`);
       fpu = mem.readBytes(FPU_OUT_ADDR, 108);
       for (let i = 0; i < 8; i++) cpu.regs[i] = saved.regs[i]!;
       cpu.eip = saved.eip;
     }
     const region = mem.readBytes(REGION_ADDR, REGION_SIZE);
     if (fault !== undefined) {
-      return { vector: fault.vector, errorCode: fault.errorCode, regs: fault.regs, eflags: fault.eflags, eip: fault.eip, region, ...(fpu !== undefined ? { fpu } : {}) };
+      return {
+        vector: fault.vector,
+        errorCode: fault.errorCode,
+        regs: fault.regs,
+        eflags: fault.eflags,
+        eip: fault.eip,
+        region,
+        ...(fpu !== undefined ? { fpu } : {}),
+      };
     }
     return {
       vector: -1,

@@ -983,7 +983,9 @@ export function aas(cpu: Cpu, _i: Insn): void {
   const adjust = (cpu.reg8[0]! & 0x0f) > 9 || getAF(cpu) !== 0;
   materialize(cpu);
   if (adjust) {
-    cpu.reg8[0] = (cpu.reg8[0]! - 6) & 0xff;
+    // SDM Vol. 2A AAS: "AX <- AX - 6; AH <- AH - 1": the borrow from AL reaches AH
+    // (found by the host-CPU oracle: AL=01 AH=00 AF=1 gives AX=FE0B).
+    cpu.reg16[0] = (cpu.reg16[0]! - 6) & 0xffff;
     cpu.reg8[1] = (cpu.reg8[1]! - 1) & 0xff;
     cpu.eflags |= AF | CF;
   } else cpu.eflags &= ~(AF | CF);
