@@ -109,7 +109,8 @@ if (!args["no-qemu"]) {
   const emptyPath = buildGuest("bench", { ITERS: 1 });
   const qemuPath = buildGuest("bench", { ITERS: qemuIters });
   const reference = runQemu(imagePath);
-  const sameOutput = reference !== undefined && reference.output.replace(/\r/g, "") === vm[0]!.output.replace(/\r/g, "");
+  const sameOutput =
+    reference !== undefined && reference.output.replace(/\r/g, "") === vm[0]!.output.replace(/\r/g, "");
   const q: number[] = [];
   const startup: number[] = [];
   for (let i = 0; i < runs; i++) {

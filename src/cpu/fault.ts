@@ -53,6 +53,6 @@ export interface FaultSink {
 export function raise(cpu: FaultSink, vector: number, errorCode = -1): never {
   cpu.faultVector = vector;
   cpu.faultHasErrorCode = errorCode >= 0 && vectorHasErrorCode(vector);
-  cpu.faultErrorCode = errorCode >= 0 ? errorCode : 0;
+  cpu.faultErrorCode = Math.max(errorCode, 0);
   throw CPU_FAULT;
 }

@@ -17,7 +17,6 @@ const RX_FIFO_SIZE = 16;
 const IER_RDA = 0x01;
 const IER_THRE = 0x02;
 const IER_RLS = 0x04;
-const IER_MS = 0x08;
 
 const LSR_DR = 0x01;
 const LSR_OE = 0x02;
