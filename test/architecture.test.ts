@@ -22,8 +22,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   images: ["boot"],
   machine: ["boot", "bus", "cpu", "devices", "images", "memory", "mmu", "net", "time", "vmm"],
   guests: [],
+  bench: ["boot", "cpu", "guests", "images", "machine", "memory", "time", "vmm"],
   conformance: ["bus", "cpu", "devices", "guests", "machine", "memory", "mmu", "vmm"],
   cli: [
+    "bench",
     "boot",
     "bus",
     "conformance",
@@ -34,6 +36,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "machine",
     "memory",
     "mmu",
+    "net",
     "time",
     "vmm",
   ],
