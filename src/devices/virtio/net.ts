@@ -198,7 +198,9 @@ export class VirtioNet extends VirtioPciDevice {
     }
     let delivered = false;
     const ok = this.guarded(q, () => {
-      delivered = this.negotiated(VIRTIO_NET_F_MRG_RXBUF) ? this.receiveMergeable(q, frame) : this.receiveOne(q, frame);
+      delivered = this.negotiated(VIRTIO_NET_F_MRG_RXBUF)
+        ? this.receiveMergeable(q, frame)
+        : this.receiveOne(q, frame);
     });
     if (!ok || !delivered) {
       this.stats.count("rx:dropped");
@@ -230,6 +232,7 @@ export class VirtioNet extends VirtioPciDevice {
       this.guestError("net-rx-too-small");
       q.pushUsed(chain.head, 0);
       q.publishUsed();
+      this.usedBufferNotify(q);
       return false;
     }
     writeToSegments(this.memory, chain.writable, 0, this.fillHeader(1));

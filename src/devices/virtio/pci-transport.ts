@@ -11,7 +11,7 @@
  * "capabilities list" and the pointer at 0x34 (PCI 3.0, 6.7). The PciDevice base has no
  * capability helper, so this file lays the bytes out itself through the protected config
  * helpers; the capability bytes are read-only (wmask 0) except the PCI_CFG access window.
- *   0x40 COMMON_CFG  bar 4 offset 0x0000 length 0x38
+ *   0x40 COMMON_CFG  bar 4 offset 0x0000 length 0x3C
  *   0x50 NOTIFY_CFG  bar 4 offset 0x3000 length 4 x queues, notify_off_multiplier 4
  *   0x64 ISR_CFG     bar 4 offset 0x1000 length 4
  *   0x74 DEVICE_CFG  bar 4 offset 0x2000 length of the device configuration
@@ -32,7 +32,7 @@
 
 import type { AccessWidth, BusDevice } from "../../bus/device.js";
 import { WIDTH_ANY } from "../../bus/device.js";
-import { GuestMemoryError, type GuestMemory } from "../../memory/guest-memory.js";
+import { type GuestMemory, GuestMemoryError } from "../../memory/guest-memory.js";
 import { DeviceStats } from "../device-stats.js";
 import { CMD_MASTER, PCI_STATUS, PciDevice } from "../pci/pci-device.js";
 import {
@@ -69,7 +69,8 @@ export const PCI_CAPABILITY_LIST = 0x34;
 export const VIRTIO_BAR = 4;
 export const VIRTIO_BAR_SIZE = 0x4000;
 export const COMMON_OFFSET = 0x0000;
-export const COMMON_LENGTH = 0x38;
+/** struct virtio_pci_common_cfg with the 1.2 queue_notify_data and queue_reset words (Linux 6.x maps up to 0x3C). */
+export const COMMON_LENGTH = 0x3c;
 export const ISR_OFFSET = 0x1000;
 export const DEVICE_CFG_OFFSET = 0x2000;
 export const NOTIFY_OFFSET = 0x3000;
@@ -101,6 +102,8 @@ const COMMON_FIELDS: ReadonlyMap<number, readonly [AccessWidth, string]> = new M
   [0x2c, [4, "queue_driver_hi"]],
   [0x30, [4, "queue_device"]],
   [0x34, [4, "queue_device_hi"]],
+  [0x38, [2, "queue_notify_data"]],
+  [0x3a, [2, "queue_reset"]],
 ] as const);
 
 /** The start offset of the common-config field containing `off`, or -1. */
@@ -131,7 +134,11 @@ export interface VirtioPciOptions {
   /** Feature bits the device offers (besides the transport's). */
   readonly features: FeatureWords;
   /** One entry per virtqueue. */
-  readonly queues: readonly { readonly name: string; readonly size: number; readonly maxChainBytes: number }[];
+  readonly queues: readonly {
+    readonly name: string;
+    readonly size: number;
+    readonly maxChainBytes: number;
+  }[];
   /** Length of the device-specific configuration structure in bytes. */
   readonly configLength: number;
 }
@@ -350,6 +357,8 @@ export abstract class VirtioPciDevice extends PciDevice {
       case 0x34:
         return q?.usedHi ?? 0;
       default:
+        // queue_notify_data (meaningful with VIRTIO_F_NOTIF_CONFIG_DATA) and queue_reset
+        // (VIRTIO_F_RING_RESET): neither is offered, both read 0.
         return 0;
     }
   }
@@ -395,6 +404,8 @@ export abstract class VirtioPciDevice extends PciDevice {
       case 0x10:
       case 0x1a:
         return; // no MSI-X: vectors stay VIRTIO_MSI_NO_VECTOR
+      case 0x3a:
+        return; // queue_reset without VIRTIO_F_RING_RESET: ignored
       case 0x14:
         this.writeStatus(v & 0xff);
         return;
@@ -403,7 +414,8 @@ export abstract class VirtioPciDevice extends PciDevice {
         return;
       case 0x1c:
         if (q === undefined) this.guestError("bad-queue-select");
-        else if (v === 0) this.guestError("queue-disable"); // 4.1.4.3.2: the driver MUST NOT write 0
+        else if (v === 0)
+          this.guestError("queue-disable"); // 4.1.4.3.2: the driver MUST NOT write 0
         else if (!q.enabled) this.enableQueue(q);
         return;
       case 0x18:
@@ -470,7 +482,8 @@ export abstract class VirtioPciDevice extends PciDevice {
 
   private featureProblem(): VirtioGuestErrorKind | undefined {
     const d = this.driverFeatures;
-    if ((d[0] & ~this.deviceFeatures[0]) !== 0 || (d[1] & ~this.deviceFeatures[1]) !== 0) return "feature-not-offered";
+    if ((d[0] & ~this.deviceFeatures[0]) !== 0 || (d[1] & ~this.deviceFeatures[1]) !== 0)
+      return "feature-not-offered";
     if (!hasFeature(d, F_VERSION_1)) return "no-version-1";
     return undefined;
   }

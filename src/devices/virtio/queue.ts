@@ -206,7 +206,8 @@ export class SplitQueue {
     const m = this.memory;
     // 2.7.1: alignment 16 / 2 / 4; every area inside RAM (the sums are exact, see header).
     if (this.descHi !== 0 || this.availHi !== 0 || this.usedHi !== 0) return "ring-outside-ram";
-    if (this.descAddr % 16 !== 0 || this.availAddr % 2 !== 0 || this.usedAddr % 4 !== 0) return "ring-outside-ram";
+    if (this.descAddr % 16 !== 0 || this.availAddr % 2 !== 0 || this.usedAddr % 4 !== 0)
+      return "ring-outside-ram";
     if (!m.contains(this.descAddr, DESC_SIZE * this.size)) return "ring-outside-ram";
     if (!m.contains(this.availAddr, this.availBytes())) return "ring-outside-ram";
     if (!m.contains(this.usedAddr, this.usedBytes())) return "ring-outside-ram";
@@ -310,7 +311,12 @@ export class SplitQueue {
  * Copy `dst.length` bytes from the byte stream formed by `segs`, starting `offset` bytes into
  * it. Returns the bytes copied (less than asked when the stream is shorter).
  */
-export function readFromSegments(memory: GuestMemory, segs: readonly Segment[], offset: number, dst: Uint8Array): number {
+export function readFromSegments(
+  memory: GuestMemory,
+  segs: readonly Segment[],
+  offset: number,
+  dst: Uint8Array,
+): number {
   let skip = offset;
   let done = 0;
   for (const s of segs) {
@@ -328,7 +334,12 @@ export function readFromSegments(memory: GuestMemory, segs: readonly Segment[], 
 }
 
 /** Copy `src` into the byte stream formed by `segs` at `offset`; returns the bytes written. */
-export function writeToSegments(memory: GuestMemory, segs: readonly Segment[], offset: number, src: Uint8Array): number {
+export function writeToSegments(
+  memory: GuestMemory,
+  segs: readonly Segment[],
+  offset: number,
+  src: Uint8Array,
+): number {
   let skip = offset;
   let done = 0;
   for (const s of segs) {
