@@ -27,12 +27,14 @@ import type { DeviceStats } from "../devices/device-stats.js";
 import { PostPort } from "../devices/post-port.js";
 import { Rom } from "../devices/rom.js";
 import { Uart16550 } from "../devices/uart16550.js";
+import { VirtioBlk } from "../devices/virtio/index.js";
 import { GuestMemory } from "../memory/guest-memory.js";
 import { type Clock, HostClock, InstructionClock, tscAt } from "../time/clock.js";
 import { Scheduler } from "../time/scheduler.js";
 import type { CpuEngine } from "../vmm/engine.js";
 import type { ExitStats } from "../vmm/exit-stats.js";
 import { Monitor } from "../vmm/monitor.js";
+import { createNic, type Nic, type NicConfig } from "./nics.js";
 import { PcPlatform } from "./pc-platform.js";
 
 export const COM1_PORT = 0x3f8;
@@ -56,7 +58,14 @@ export interface MachineOptions {
   readonly debugExitPort?: number;
   /** Virtual time base (default "real"). */
   readonly time?: TimeMode;
+  /** Network cards, in PCI slot order from slot 3. */
+  readonly nics?: readonly NicConfig[];
+  /** virtio-blk disks backed by host files, after the NICs. */
+  readonly disks?: readonly { readonly path: string; readonly readOnly?: boolean }[];
 }
+
+/** First PCI slot for add-on devices (0: host bridge, 1: PIIX3). */
+const FIRST_PCI_SLOT = 3;
 
 export type StopCause =
   | "debug-exit"
@@ -104,6 +113,10 @@ export class Machine {
   readonly timeMode: TimeMode;
   /** Per-device accounting of every device model that keeps it (NICs, block devices). */
   readonly deviceStats: DeviceStats[] = [];
+  readonly nics: Nic[] = [];
+  readonly disks: VirtioBlk[] = [];
+  /** Called between CPU slices: host-side work such as draining a switch port into a NIC. */
+  private readonly pollers: (() => void)[] = [];
   /** External interrupts injected, for reports. */
   interruptsInjected = 0;
   private readonly serialListeners: ((byte: number) => void)[] = [];
@@ -143,6 +156,15 @@ export class Machine {
       ...(this.timeMode === "deterministic" ? { rtcStartMs: DETERMINISTIC_RTC_START_MS } : {}),
       onReset: () => this.monitor.requestStop("reset-request"),
     });
+    // When the PIC's INTR rises in the middle of a slice (a device raised a line from an exit
+    // handler, or an EOI unblocked a lower-priority request), ask for an interrupt-window exit
+    // so that the run loop injects it as soon as IF allows, not only at the next slice
+    // boundary. Without this a lower-priority IRQ (the UART's THRE on IRQ 4) starved under
+    // real time: by every slice boundary the timer was due again and IRQ 0 won the priority
+    // resolution, so the guest's tty output was never transmitted. (bring-up fix, see report)
+    this.platform.pic.onIntrChange((level) => {
+      if (level) this.engine.interruptWindowExiting = true;
+    });
     this.com1 = new Uart16550(`uart16550@0x${COM1_PORT.toString(16)}`, this.platform.irqs[4], (b) => {
       for (const l of this.serialListeners) l(b);
     });
@@ -158,6 +180,24 @@ export class Machine {
         4,
         new DebugExit(port, (status) => this.monitor.requestStop("debug-exit", status)),
       );
+    }
+    let slot = FIRST_PCI_SLOT;
+    (options.nics ?? []).forEach((config, i) => {
+      const nic = createNic(config, i, { memory: this.memory, clock: this.clock, scheduler: this.scheduler });
+      this.platform.pci.addDevice(nic, slot++);
+      this.deviceStats.push(nic.stats);
+      this.nics.push(nic);
+    });
+    for (const [i, disk] of (options.disks ?? []).entries()) {
+      const blk = new VirtioBlk({
+        memory: this.memory,
+        path: disk.path,
+        readOnly: disk.readOnly ?? false,
+        name: `virtio-blk#${i}`,
+      });
+      this.platform.pci.addDevice(blk, slot++);
+      this.deviceStats.push(blk.stats);
+      this.disks.push(blk);
     }
     this.platform.assignPciResources();
     if (options.firmware !== undefined) this.loadFirmware(options.firmware);
@@ -192,6 +232,11 @@ export class Machine {
     this.engine.reset();
     applyEntryState(this.cpu, boot.entry);
     return boot;
+  }
+
+  /** Register host-side work to run between CPU slices (e.g. a switch port's receive poll). */
+  addPoller(poll: () => void): void {
+    this.pollers.push(poll);
   }
 
   onSerial(listener: (byte: number) => void): void {
@@ -257,6 +302,7 @@ export class Machine {
       if (stop === "host-stop") return result("host-stop");
       this.monitor.stop = "none";
 
+      for (const poll of this.pollers) poll();
       this.scheduler.runDue(this.clock.nowNs());
       this.injectPendingInterrupt();
 
