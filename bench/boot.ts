@@ -13,6 +13,6 @@
 import { Command } from "commander";
 import { registerBenchCommand } from "../src/cli/commands/bench.js";
 
-const program = new Command().name("boot").showHelpAfterError();
+const program = new Command().name("vmlab").showHelpAfterError();
 registerBenchCommand(program);
 await program.parseAsync(["bench", "boot", ...process.argv.slice(2)], { from: "user" });

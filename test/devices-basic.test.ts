@@ -58,3 +58,15 @@ test("isa-debug-exit reports (v << 1) | 1 like QEMU's", () => {
   d.write(0, 1, 3);
   assert.deepEqual(statuses, [1, 7]);
 });
+
+test("16550: each THR write with THRE interrupts enabled gives the 8259 a fresh edge", () => {
+  const irq = new InterruptLine("irq4");
+  const u = new Uart16550("com1", irq, () => {});
+  u.write(4, 1, 0x08); // OUT2
+  u.write(1, 1, 0x02); // THRE interrupt: pending at once
+  const before = irq.raisedCount;
+  u.write(0, 1, 0x41); // without reading IIR first: the line must still drop and rise
+  u.write(0, 1, 0x42);
+  assert.equal(irq.raisedCount - before, 2);
+  assert.equal(irq.asserted, true);
+});

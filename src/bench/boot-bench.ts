@@ -127,6 +127,8 @@ export function bootCmdline(
 const CHILD_SCRIPT = fileURLToPath(new URL("./boot-child.js", import.meta.url));
 /** Time the parent grants a vmlab child beyond its own timeout (start-up, load, reporting) before killing it. */
 const CHILD_GRACE_MS = 30_000;
+/** Console lines kept per boot for the JSON report. */
+const TAIL_LINES = 12;
 
 /** Boots once in vmlab in a child process. */
 export function runVmlabBoot(config: BootChildConfig): Promise<BootRun> {
@@ -137,7 +139,7 @@ export function runVmlabBoot(config: BootChildConfig): Promise<BootRun> {
     });
     let loadSeconds: number | undefined;
     const stages: { init?: StageHit; done?: StageHit; panic?: StageHit } = {};
-    let lastLine = "";
+    const tail: string[] = [];
     let end: Extract<ChildEvent, { event: "end" }> | undefined;
     let error: string | undefined;
     let killed = false;
@@ -162,8 +164,10 @@ export function runVmlabBoot(config: BootChildConfig): Promise<BootRun> {
         if (e.event === "loaded") loadSeconds = e.loadSeconds;
         else if (e.event === "stage")
           stages[e.stage] ??= { seconds: e.seconds, line: e.line, ...pickInstr(e) };
-        else if (e.event === "line") lastLine = e.text;
-        else if (e.event === "end") end = e;
+        else if (e.event === "line") {
+          tail.push(e.text);
+          if (tail.length > TAIL_LINES) tail.shift();
+        } else if (e.event === "end") end = e;
         else error = e.message;
       }
     });
@@ -197,8 +201,9 @@ export function runVmlabBoot(config: BootChildConfig): Promise<BootRun> {
         ...(instructions !== undefined ? { instructions } : {}),
         ...(end !== undefined && end.runSeconds > 0 ? { mips: end.instructions / end.runSeconds / 1e6 } : {}),
         stop,
-        failureLine: end?.failureLine || stages.panic?.line || lastLine,
+        failureLine: end?.failureLine || stages.panic?.line || (tail.at(-1) ?? ""),
         ...(end?.firstFault ? { firstFault: end.firstFault } : {}),
+        consoleTail: tail,
       });
     });
   });
@@ -218,7 +223,12 @@ export function describeRun(label: string, index: number, r: BootRun): string {
   if (r.mips !== undefined) parts.push(`${r.mips.toFixed(1)} MIPS`);
   parts.push(`end ${r.seconds.toFixed(2)} s (${r.stop})`);
   let s = parts.join(", ");
-  if (r.status !== "ok") s += `\n    last console line: ${JSON.stringify(r.failureLine)}`;
+  if (r.status !== "ok") {
+    s += `\n    last console lines:${r.consoleTail
+      .slice(-4)
+      .map((l) => `\n      ${l}`)
+      .join("")}`;
+  }
   if (r.status !== "ok" && r.firstFault !== undefined && r.firstFault !== r.failureLine) {
     s += `\n    first fault: ${JSON.stringify(r.firstFault)}`;
   }
@@ -316,8 +326,10 @@ export function formatNotes(report: BootBenchReport): string {
   for (const row of report.rows) {
     row.runs.forEach((r, i) => {
       if (r.status === "ok") return;
+      const what = r.done === undefined ? "no exit-status line" : `command exit status ${r.exitStatus}`;
       notes.push(
-        `${row.label} run ${i + 1}: ${r.status} (${r.stop}) after ${r.seconds.toFixed(1)} s: ${r.failureLine}`,
+        `${row.label} run ${i + 1}: ${r.status} (stop: ${r.stop}) after ${r.seconds.toFixed(1)} s, ${what}; ` +
+          `console: ${r.failureLine}`,
       );
     });
   }

@@ -23,6 +23,8 @@ export interface BootRun {
   /** For a failed boot: the panic line or the last console line. */
   readonly failureLine: string;
   readonly firstFault?: string;
+  /** The last console lines (for the JSON report of a failed boot). */
+  readonly consoleTail: readonly string[];
 }
 
 export interface Outcome {

@@ -15,7 +15,7 @@ import { EXIT_MARKER } from "../images/index.js";
  * The line the initramfs's /init should print as its very first action, so a boot can be
  * timed to "/init started" with the stock (quiet) command line.
  */
-export const INIT_STARTED_LINE = "vmlab-init: started";
+export { INIT_STARTED_MARKER as INIT_STARTED_LINE } from "../images/index.js";
 /** The kernel's own line (KERN_INFO, so only without `quiet`), printed just before it execs /init. */
 export const KERNEL_RUN_INIT_LINE = "Run /init as init process";
 
@@ -73,9 +73,9 @@ export class ConsoleWatch {
     return partial !== "" ? partial : (this.tail.at(-1) ?? "");
   }
 
-  /** The line that best explains a failed boot: the panic line, else the last line. */
+  /** The line that best explains a failed boot: the panic line, else the first fault report, else the last line. */
   get failureLine(): string {
-    return this.hits.panic?.line ?? this.lastLine;
+    return this.hits.panic?.line ?? this.firstFault ?? this.lastLine;
   }
 
   private line(line: string, seconds: number, instructions: number | undefined): void {

@@ -154,6 +154,7 @@ export function runQemuBoot(
         stop,
         failureLine,
         ...(watch.firstFault !== undefined ? { firstFault: watch.firstFault } : {}),
+        consoleTail: [...watch.tail],
       });
     });
   });

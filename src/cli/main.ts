@@ -1,6 +1,7 @@
 /** The `vmlab` command line. */
 
 import { Command } from "commander";
+import { registerBenchCommand } from "./commands/bench.js";
 import { registerConformanceCommand } from "./commands/conformance.js";
 import { registerImageCommand } from "./commands/image.js";
 import { registerRunCommand } from "./commands/run.js";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerConformanceCommand(program);
   registerImageCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 

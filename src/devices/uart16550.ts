@@ -127,6 +127,13 @@ export class Uart16550 implements BusDevice {
           return;
         }
         this.bytesTransmitted++;
+        // Writing THR clears a pending THRE interrupt (datasheet, IIR priority table); the byte
+        // then leaves at once and THR is empty again, which raises a new THRE interrupt. The
+        // line drops in between, so the edge-triggered 8259 sees a fresh edge for the new
+        // interrupt: without it, a THRE that is re-armed while the line is still high is lost
+        // and the 8250 driver's transmit stalls.
+        this.thrInterrupt = false;
+        this.updateIrq();
         if ((this.mcr & 0x10) !== 0) this.receive(Uint8Array.of(value));
         else this.sink(value);
         this.thrInterrupt = true;

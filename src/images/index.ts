@@ -13,5 +13,11 @@ export {
 } from "./build.js";
 export { buildCpio, type CpioEntry, parseCpio } from "./cpio.js";
 export { ImageBuildError } from "./errors.js";
-export { DEFAULT_KERNEL_ARGS, EXIT_MARKER, execCmdlineArg, INIT_SCRIPT } from "./init-script.js";
+export {
+  DEFAULT_KERNEL_ARGS,
+  EXIT_MARKER,
+  execCmdlineArg,
+  INIT_SCRIPT,
+  INIT_STARTED_MARKER,
+} from "./init-script.js";
 export { buildModulesDep, readModinfo, resolveModules } from "./modules.js";

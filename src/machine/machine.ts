@@ -270,9 +270,11 @@ export class Machine {
       return;
     }
     if (this.engine.canInjectInterrupt()) {
-      this.engine.interruptWindowExiting = false;
       this.engine.injectInterrupt(pic.acknowledge());
       this.interruptsInjected++;
+      // Another request may still be pending (e.g. with automatic EOI nothing blocks it):
+      // keep asking for the window rather than waiting for the next slice boundary.
+      this.engine.interruptWindowExiting = pic.hasInterrupt();
     } else {
       this.engine.interruptWindowExiting = true;
     }

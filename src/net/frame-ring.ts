@@ -64,6 +64,8 @@ const waitAsync = (
   }
 ).waitAsync;
 
+function noop(): void {}
+
 export class FrameRingError extends Error {
   override readonly name = "FrameRingError";
 }
@@ -229,10 +231,12 @@ export class FrameRing {
 
   /**
    * Consumer: a promise that resolves when the ring is (probably) non-empty or after
-   * `timeoutMs`. Resolves at once when frames are already there. Uses Atomics.waitAsync, so
-   * it works on the main thread; a pending wait does not keep a Node process alive.
+   * `timeoutMs`; undefined when frames are already there. Uses Atomics.waitAsync, so it works
+   * on the main thread. A pending waitAsync alone does not keep a Node thread alive, so with
+   * `keepAlive` (the default) a timer is held until the wait ends: a worker that only waits
+   * for frames does not exit under it.
    */
-  waitForData(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> | undefined {
+  waitForData(timeoutMs = Number.POSITIVE_INFINITY, keepAlive = true): Promise<void> | undefined {
     const i32 = this.i32;
     Atomics.store(i32, WAITING, 1);
     const head = Atomics.load(i32, HEAD);
@@ -246,7 +250,9 @@ export class FrameRing {
       Atomics.store(i32, WAITING, 0);
       return undefined;
     }
+    const timer = keepAlive ? setTimeout(noop, Math.min(timeoutMs, 0x7fff_ffff)) : undefined;
     return r.value.then(() => {
+      if (timer !== undefined) clearTimeout(timer);
       Atomics.store(i32, WAITING, 0);
     });
   }

@@ -53,6 +53,22 @@ export class SwitchPortBackend implements NetBackend {
     this.scratch = new Uint8Array(this.rx.maxFrame);
   }
 
+  /**
+   * The counters under DeviceStats-style names ("tx:frames", "rx:dropped", ...), so that
+   * `--stats` can print them next to the NIC's own counters.
+   */
+  counters(): [string, number][] {
+    const st = this.stats;
+    return [
+      ["rx:bytes", st.rxBytes],
+      ["rx:dropped", st.rxDrops],
+      ["rx:frames", st.rxFrames],
+      ["tx:bytes", st.txBytes],
+      ["tx:dropped", st.txDrops],
+      ["tx:frames", st.txFrames],
+    ];
+  }
+
   /** The largest frame the switch accepts. */
   get maxFrame(): number {
     return this.tx.maxFrame;
@@ -159,6 +175,7 @@ export class SwitchPortBackend implements NetBackend {
 
   stopAutoPoll(): void {
     this.autoPoll = false;
+    this.rx.wake(); // ends the pending wait and its keep-alive timer
   }
 
   private readonly autoStep = (): void => {

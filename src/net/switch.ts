@@ -208,6 +208,7 @@ export class VirtualSwitch {
 
   private disable(port: Port): void {
     port.enabled = false;
+    port.inRing?.wake(); // ends a pending wait (and its keep-alive timer)
     this.active = this.active.filter((p) => p !== port);
     for (const [mac, e] of this.macs) if (e.port === port.id) this.macs.delete(mac);
   }
@@ -396,7 +397,7 @@ export class VirtualSwitch {
   /**
    * Runs the switch on this thread's event loop: frames are moved as soon as a VM pushes them
    * (each ring's consumer sleeps with Atomics.waitAsync and is woken by the producer's
-   * Atomics.notify). A pending wait does not keep Node alive; the VM workers do.
+   * Atomics.notify). A running switch keeps its thread alive; `stop()` lets it exit.
    */
   start(): void {
     if (this.running) return;
