@@ -10,9 +10,11 @@
  * optionally a QEMU-compatible isa-debug-exit.
  *
  * Time: one virtual clock drives the PIT, the RTC and the TSC (TSC_HZ = 1 GHz, so the TSC
- * counts virtual nanoseconds). "real" follows the host's monotonic clock; "deterministic"
- * advances a fixed number of nanoseconds per retired instruction and skips idle (HLT) time,
- * so a run, its output and its exit counts repeat exactly.
+ * counts virtual nanoseconds). "real" (PacedClock) advances with retired instructions at a
+ * rate steered toward the host's monotonic clock, so it follows wall-clock time while guest
+ * calibration loops still see consistent clocks; "deterministic" advances a fixed number of
+ * nanoseconds per retired instruction and skips idle (HLT) time, so a run, its output and its
+ * exit counts repeat exactly.
  */
 
 import { applyEntryState, type EntryPath, type LinuxBoot, loadLinux } from "../boot/index.js";
@@ -29,7 +31,7 @@ import { Rom } from "../devices/rom.js";
 import { Uart16550 } from "../devices/uart16550.js";
 import { VirtioBlk } from "../devices/virtio/index.js";
 import { GuestMemory } from "../memory/guest-memory.js";
-import { type Clock, HostClock, InstructionClock, tscAt } from "../time/clock.js";
+import { type Clock, InstructionClock, PacedClock, tscAt } from "../time/clock.js";
 import { Scheduler } from "../time/scheduler.js";
 import type { CpuEngine } from "../vmm/engine.js";
 import type { ExitStats } from "../vmm/exit-stats.js";
@@ -144,7 +146,7 @@ export class Machine {
     this.clock =
       this.timeMode === "deterministic"
         ? new InstructionClock(() => cpu.instructionsRetired, DETERMINISTIC_NS_PER_INSTRUCTION)
-        : new HostClock();
+        : new PacedClock(() => cpu.instructionsRetired);
     this.cpu.readTimeBase = () => BigInt(tscAt(this.clock.nowNs()));
 
     this.platform = new PcPlatform({
@@ -321,19 +323,24 @@ export class Machine {
         }
         if (this.clock instanceof InstructionClock) {
           this.clock.skipTo(wake);
-        } else {
-          const waitMs = Math.min(Math.max((wake - this.clock.nowNs()) / 1e6, 0), 10);
-          await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+        } else if (this.clock instanceof PacedClock) {
+          // Sleep until the next timer is due in host time (at most 10 ms, so host input is
+          // seen), then let virtual time catch up.
+          const waitMs = Math.min(Math.max((wake - this.clock.hostNs()) / 1e6, 0), 10);
+          if (waitMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+          this.clock.skipTo(Math.min(wake, this.clock.hostNs()));
           lastYield = performance.now();
         }
         continue;
       }
 
       let budget = Math.min(SLICE, maxInstr - done);
-      if (this.clock instanceof InstructionClock) {
-        // Stop exactly at the next timer deadline, so deterministic runs repeat.
+      const clock = this.clock;
+      if (clock instanceof InstructionClock || clock instanceof PacedClock) {
+        // Stop at the next timer deadline (exactly, in deterministic mode, so runs repeat).
+        if (clock instanceof PacedClock) clock.resync();
         const untilTimer = Math.ceil(
-          (this.scheduler.nextDeadlineNs() - this.clock.nowNs()) / DETERMINISTIC_NS_PER_INSTRUCTION,
+          (this.scheduler.nextDeadlineNs() - clock.nowNs()) / clock.nsPerInstruction,
         );
         budget = Math.max(1, Math.min(budget, untilTimer));
       }

@@ -131,3 +131,81 @@ export class InstructionClock implements Clock {
     return this.skippedNs;
   }
 }
+
+/**
+ * The "real" time base of a running machine: virtual time advances with retired instructions
+ * at a rate (ns per instruction) that is steered, between CPU slices, toward the host's
+ * monotonic clock — like QEMU's `-icount shift=auto`. Within a slice time is a pure function
+ * of the instruction count, so guest timing loops (the kernel's PIT/TSC calibration reads
+ * both in a tight loop) see consistent clocks, free of host jitter and of the cost of the
+ * exits in the loop; over seconds it follows wall-clock time. While the CPU is halted,
+ * virtual time jumps to host time (or to the next timer).
+ */
+export class PacedClock implements Clock {
+  private readonly originMs = performance.now();
+  private baseNs = 0;
+  private baseInstructions: number;
+  private rate: number;
+  private last = 0;
+
+  /** Host time over which a lag or lead is corrected (ns). */
+  static readonly STEER_WINDOW_NS = 50e6;
+  /** Largest rate change per resync (fraction): the rate drifts, it never jumps. */
+  static readonly MAX_STEP = 0.02;
+  /**
+   * Bounds of the rate (ns per instruction): a virtual CPU of 25 to 200 MIPS. A lower bound
+   * matters most: when exits make the interpreter slow, chasing host time would stretch a
+   * timer tick over so few instructions that interrupt-off sections swallow ticks (the
+   * kernel's clocksource watchdog then sees PIT and TSC disagree). Virtual time instead falls
+   * behind and catches up while the guest idles.
+   */
+  static readonly MIN_RATE = 5;
+  static readonly MAX_RATE = 40;
+
+  constructor(
+    private readonly getInstructions: () => number,
+    initialNsPerInstruction = 25,
+  ) {
+    if (!Number.isFinite(initialNsPerInstruction) || initialNsPerInstruction <= 0) {
+      throw new ClockError(`initialNsPerInstruction must be > 0, got ${initialNsPerInstruction}`);
+    }
+    this.rate = initialNsPerInstruction;
+    this.baseInstructions = getInstructions();
+  }
+
+  nowNs(): number {
+    const ns = this.baseNs + (this.getInstructions() - this.baseInstructions) * this.rate;
+    if (ns > this.last) this.last = ns;
+    return this.last;
+  }
+
+  /** Nanoseconds of virtual time per instruction, as currently steered. */
+  get nsPerInstruction(): number {
+    return this.rate;
+  }
+
+  /** Host monotonic time since this clock was made (ns). */
+  hostNs(): number {
+    return (performance.now() - this.originMs) * 1e6;
+  }
+
+  /** Re-anchor at the current instruction count and steer the rate toward host time. */
+  resync(): void {
+    const v = this.nowNs();
+    this.baseNs = v;
+    this.baseInstructions = this.getInstructions();
+    const factor = 1 + (this.hostNs() - v) / PacedClock.STEER_WINDOW_NS;
+    const step = Math.min(Math.max(factor, 1 - PacedClock.MAX_STEP), 1 + PacedClock.MAX_STEP);
+    this.rate = Math.min(Math.max(this.rate * step, PacedClock.MIN_RATE), PacedClock.MAX_RATE);
+  }
+
+  /** Idle time (HLT): move virtual time forward to `ns` (never backwards). */
+  skipTo(ns: number): void {
+    if (!Number.isFinite(ns)) return;
+    if (ns > this.nowNs()) {
+      this.baseNs = ns;
+      this.baseInstructions = this.getInstructions();
+      this.last = ns;
+    }
+  }
+}
