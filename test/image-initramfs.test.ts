@@ -211,3 +211,19 @@ test("/init is valid sh and reads vmlab.exec as base64", (t) => {
   }
   assert.equal(r.status, 0, r.stderr);
 });
+
+test("module signatures are stripped: the trailer's lengths are honoured, unsigned modules untouched", async () => {
+  const { stripModuleSignature } = await import("../src/images/index.js");
+  const body = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3, 4]);
+  const sig = new Uint8Array(300).fill(0xaa);
+  const info = new Uint8Array(12);
+  new DataView(info.buffer).setUint32(8, sig.length, false);
+  const magic = new TextEncoder().encode("~Module signature appended~\n");
+  const signed = new Uint8Array([...body, ...sig, ...info, ...magic]);
+  assert.deepEqual(Array.from(stripModuleSignature(signed)), Array.from(body));
+  assert.equal(stripModuleSignature(body), body);
+  // A trailer claiming more bytes than the file has is left alone.
+  new DataView(info.buffer).setUint32(8, 1 << 20, false);
+  const bogus = new Uint8Array([...body, ...info, ...magic]);
+  assert.equal(stripModuleSignature(bogus).length, bogus.length);
+});

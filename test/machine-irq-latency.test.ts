@@ -8,6 +8,10 @@ import { WIDTH_8 } from "../src/bus/device.js";
 import { CS } from "../src/cpu/cpu.js";
 import { Machine } from "../src/machine/machine.js";
 
+function hex(s: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(s.replace(/ /g, ""), "hex"));
+}
+
 test("an IRQ raised by a device mid-slice is delivered within a few instructions", async () => {
   const m = new Machine({ memoryMiB: 2, time: "real" });
   // Real time: slices are not cut at timer deadlines (100 000 instructions).
@@ -21,22 +25,10 @@ test("an IRQ raised by a device mid-slice is delivered within a few instructions
   const mem = m.memory;
   // Real mode, PIC at its power-on state (vector base 0): IRQ 4 -> vector 4.
   mem.writeBytes(4 * 4, Uint8Array.of(0x00, 0x20, 0x00, 0x00)); // IVT[4] = 0000:2000
-  mem.writeBytes(
-    0x1000,
-    Uint8Array.of(
-      0xfb, // sti
-      0xe6, 0xe0, // out 0xe0, al   (raises IRQ 4 from the exit handler)
-      0x41, // loop: inc cx
-      0xeb, 0xfd, // jmp loop
-    ),
-  );
-  mem.writeBytes(
-    0x2000,
-    Uint8Array.of(
-      0x89, 0x0e, 0x00, 0x30, // mov [0x3000], cx
-      0xf4, // hlt (IF=0 inside the handler: the machine stops)
-    ),
-  );
+  // 1000: sti; out 0xe0, al (raises IRQ 4 from the exit handler); loop: inc cx; jmp loop
+  mem.writeBytes(0x1000, hex("fb e6e0 41 ebfd"));
+  // 2000: mov [0x3000], cx; hlt (IF=0 inside the handler: the machine stops)
+  mem.writeBytes(0x2000, hex("890e0030 f4"));
   m.engine.reset();
   // Mask everything but IRQ 4 before the first slice, so that no timer request is pending
   // (a pending, blocked request would make the run loop ask for the window by itself).

@@ -34,7 +34,7 @@ import {
 } from "./debian.js";
 import { ImageBuildError } from "./errors.js";
 import { INIT_SCRIPT } from "./init-script.js";
-import { buildModulesDep, type ModuleSet, resolveModules } from "./modules.js";
+import { buildModulesDep, type ModuleSet, resolveModules, stripModuleSignature } from "./modules.js";
 
 /** Drivers for every NIC and virtio device vmlab models (shared/CONTEXT.md, "The guest"). */
 export const DEFAULT_DRIVERS: readonly string[] = [
@@ -49,7 +49,7 @@ export const DEFAULT_DRIVERS: readonly string[] = [
 ];
 
 /** Bump when the initramfs layout changes so that caches rebuild. */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 export interface ImageManifest {
   readonly builderVersion: number;
@@ -266,7 +266,7 @@ export function initramfsEntries(release: string, busybox: Uint8Array, mods: Mod
   for (const m of mods.order) {
     const p = `${base}/${m.relPath}`;
     dir(p.slice(0, p.lastIndexOf("/")));
-    e.push({ kind: "file", path: p, data: m.data });
+    e.push({ kind: "file", path: p, data: stripModuleSignature(m.data) });
   }
   dir(base);
   e.push({ kind: "file", path: `${base}/modules.dep`, data: enc.encode(buildModulesDep(mods)) });

@@ -20,4 +20,4 @@ export {
   INIT_SCRIPT,
   INIT_STARTED_MARKER,
 } from "./init-script.js";
-export { buildModulesDep, readModinfo, resolveModules } from "./modules.js";
+export { buildModulesDep, readModinfo, resolveModules, stripModuleSignature } from "./modules.js";

@@ -173,3 +173,28 @@ export function buildModulesDep(set: ModuleSet): string {
     })
     .join("");
 }
+
+/** The marker the kernel's sign-file appends after a module signature (include/linux/module_signature.h). */
+const MODULE_SIG_MAGIC = "~Module signature appended~\n";
+/** struct module_signature: algo, hash, id_type, signer_len, key_id_len, pad[3], be32 sig_len. */
+const MODULE_SIG_INFO_SIZE = 12;
+
+/**
+ * Remove a module's appended signature. The Debian kernel checks signatures when a module
+ * is loaded (CONFIG_MODULE_SIG without _FORCE): in an emulated guest the RSA and SHA-256
+ * work costs seconds per boot, and an unsigned module loads all the same (the kernel only
+ * taints itself, once). Returns the input unchanged when it carries no signature or the
+ * trailer does not add up.
+ */
+export function stripModuleSignature(ko: Uint8Array): Uint8Array {
+  const magic = new TextEncoder().encode(MODULE_SIG_MAGIC);
+  const end = ko.length - magic.length;
+  if (end < MODULE_SIG_INFO_SIZE) return ko;
+  for (let i = 0; i < magic.length; i++) if (ko[end + i] !== magic[i]) return ko;
+  const info = end - MODULE_SIG_INFO_SIZE;
+  const signerLen = ko[info + 3]!;
+  const keyIdLen = ko[info + 4]!;
+  const sigLen = new DataView(ko.buffer, ko.byteOffset + info + 8, 4).getUint32(0, false);
+  const start = info - sigLen - signerLen - keyIdLen;
+  return start > 0 ? ko.subarray(0, start) : ko;
+}
