@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian bookworm machine with Node 20: the Debian packages the
 # tests and benchmarks use (QEMU as the reference, binutils to assemble guests, gcc-multilib
-# for the host-CPU oracle), then the npm dependencies. Safe to re-run.
+# for the host-CPU oracle), the npm dependencies, the build, and the default guest image.
+# Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund
 fi
 npm run --silent build
+
+# The default guest: Debian's i386 kernel and busybox from Debian's archive, cached in
+# ~/.cache/vmlab/images (or $VMLAB_CACHE); a no-op when the cached image is current.
+node bin/vmlab.js image build
