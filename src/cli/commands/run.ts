@@ -55,6 +55,11 @@ export function registerRunCommand(program: Command): void {
         .choices(["vmlinux", "decompressor"])
         .default("vmlinux"),
     )
+    .addOption(
+      new Option("--cpu <engine>", "CPU engine (the binary translator and the VT-x model are not there yet)")
+        .choices(["interp"])
+        .default("interp"),
+    )
     .option("--bios <file>", "raw 64 KiB or 128 KiB firmware image, started at its reset vector F000:FFF0")
     .option("--mem <MiB>", "guest RAM in MiB", integerOption("--mem", 2, 3072), DEFAULT_MEMORY_MIB)
     .option("--stats", "print VM-exit counts and latencies by reason when the VM stops")
