@@ -19,8 +19,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-  npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the lock file lists every platform's optional biome binary,
+# and a registry mirror that serves only this platform's makes `npm ci` refuse the lock.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ] || [ package.json -nt node_modules ]; then
+  npm install --no-audit --no-fund
 fi
 npm run --silent build
 
