@@ -410,10 +410,17 @@ function registerTests(): void {
           void w.terminate();
         });
         w.once("error", reject);
+        // A worker whose event loop empties exits with code 0 and no message: fail, don't hang.
+        w.once("exit", (code) => reject(new Error(`worker exited (${code}) without a result`)));
       });
-    const [ra, rb] = await Promise.all([run(a.description, 1, 2), run(b.description, 2, 1)]);
+    let results: PeerResult[];
+    try {
+      results = await Promise.all([run(a.description, 1, 2), run(b.description, 2, 1)]);
+    } finally {
+      sw.stop(); // a running switch keeps this process alive
+    }
+    const [ra, rb] = results as [PeerResult, PeerResult];
     const ms = performance.now() - t0;
-    sw.stop();
     for (const r of [ra, rb]) {
       assert.deepEqual(r.errors, []);
       assert.equal(r.received, 5000);

@@ -18,9 +18,9 @@ import type { Scheduler } from "../time/scheduler.js";
 export const NIC_MODELS = ["virtio-net", "e1000", "ne2k", "pcnet"] as const;
 export type NicModel = (typeof NIC_MODELS)[number];
 
-/** The Linux driver module each model needs (loaded by the image's /init). */
+/** The Linux driver modules each model needs (for /init's vmlab.modules=, comma-separated). */
 export const NIC_DRIVER: Record<NicModel, string> = {
-  "virtio-net": "virtio_net",
+  "virtio-net": "virtio_pci,virtio_net",
   e1000: "e1000",
   ne2k: "ne2k_pci",
   pcnet: "pcnet32",

@@ -250,7 +250,9 @@ export class FrameRing {
       Atomics.store(i32, WAITING, 0);
       return undefined;
     }
-    const timer = keepAlive ? setTimeout(noop, Math.min(timeoutMs, 0x7fff_ffff)) : undefined;
+    // The keep-alive timer must outlive the wait: a timer that fired together with the wait's
+    // own timeout left a worker with nothing pending for an instant, and it exited.
+    const timer = keepAlive ? setTimeout(noop, 0x7fff_ffff) : undefined;
     return r.value.then(() => {
       if (timer !== undefined) clearTimeout(timer);
       Atomics.store(i32, WAITING, 0);
