@@ -1,6 +1,6 @@
 /** `vmlab run`: boot a machine (a firmware image or a Linux kernel) and show what it does. */
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { BootImageError, type EntryPath } from "../../boot/index.js";
 import { DEFAULT_KERNEL_ARGS, defaultImage, EXIT_MARKER, execCmdlineArg } from "../../images/index.js";
@@ -11,6 +11,15 @@ import {
   type RunResult,
   type TimeMode,
 } from "../../machine/machine.js";
+import { NIC_DRIVER, NIC_MODELS, type NicModel } from "../../machine/nics.js";
+import {
+  captureBackend,
+  joinNamedSwitch,
+  type NetBackend,
+  NullBackend,
+  PcapWriter,
+  SwitchPortBackend,
+} from "../../net/index.js";
 import { integerOption, numberOption, repeatableInteger } from "../parse.js";
 import { buildStatsReport, formatStatsTable } from "../stats-report.js";
 
@@ -29,6 +38,11 @@ interface RunOptions {
   maxInstructions?: number;
   timeout?: number;
   time: TimeMode;
+  nic?: NicModel;
+  net?: string;
+  pcap?: string;
+  mitigation: boolean;
+  disk?: string[];
 }
 
 /** Exit status when vmlab itself fails (bad arguments, unreadable files). */
@@ -59,6 +73,22 @@ export function registerRunCommand(program: Command): void {
       new Option("--cpu <engine>", "CPU engine (the binary translator and the VT-x model are not there yet)")
         .choices(["interp"])
         .default("interp"),
+    )
+    .addOption(
+      new Option("--nic <model>", "add a network card (its Linux driver is in the default image)").choices([
+        ...NIC_MODELS,
+      ]),
+    )
+    .option(
+      "--net <name>",
+      "attach the NIC to the named virtual switch NAME (shared by vmlab processes on this machine)",
+    )
+    .option("--pcap <file>", "capture the NIC's traffic (both directions) to a pcap file")
+    .option("--no-mitigation", "e1000: turn interrupt mitigation (ITR, RDTR/RADV, TIDV/TADV) off")
+    .option(
+      "--disk <file>",
+      "add a virtio-blk disk backed by this host file (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--bios <file>", "raw 64 KiB or 128 KiB firmware image, started at its reset vector F000:FFF0")
     .option("--mem <MiB>", "guest RAM in MiB", integerOption("--mem", 2, 3072), DEFAULT_MEMORY_MIB)
@@ -120,7 +150,16 @@ async function runMachine(opts: RunOptions): Promise<number> {
     throw new UsageError("--bios cannot be combined with --kernel or --exec");
   }
   const firmware = opts.bios !== undefined ? readInput("firmware image", opts.bios) : undefined;
+  const network = opts.nic !== undefined ? await attachNetwork(opts) : undefined;
+  for (const disk of opts.disk ?? []) {
+    if (!existsSync(disk))
+      throw new UsageError(`disk image ${disk} does not exist (create one, e.g. truncate -s 64M ${disk})`);
+  }
   const machine = new Machine({
+    ...(network !== undefined
+      ? { nics: [{ model: network.model, backend: network.backend, mitigation: opts.mitigation }] }
+      : {}),
+    ...(opts.disk !== undefined ? { disks: opts.disk.map((path) => ({ path })) } : {}),
     memoryMiB: opts.mem,
     time: opts.time,
     ...(firmware !== undefined ? { firmware } : {}),
@@ -133,6 +172,7 @@ async function runMachine(opts: RunOptions): Promise<number> {
     ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
   });
 
+  if (network?.poll !== undefined) machine.addPoller(network.poll);
   if (firmware === undefined) await loadKernel(machine, opts);
 
   // The guest's console. With --exec, watch for the exit-status marker /init prints.
@@ -156,6 +196,7 @@ async function runMachine(opts: RunOptions): Promise<number> {
     ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
   });
   console?.detach();
+  network?.close();
   process.stderr.write(`\nvmlab: ${describeStop(result)}\n`);
   const report = buildStatsReport(machine, result.instructions, result.seconds);
   if (opts.stats) process.stderr.write(`${formatStatsTable(report)}\n`);
@@ -178,6 +219,37 @@ async function runMachine(opts: RunOptions): Promise<number> {
   }
 }
 
+/**
+ * The NIC's cable: a port on the named switch (`--net NAME`), or none (frames are dropped).
+ * The VM runs on this process's main thread and polls its port between CPU slices; the
+ * process hosts (or joins) the named switch's hub.
+ */
+async function attachNetwork(
+  opts: RunOptions,
+): Promise<{ model: NicModel; backend: NetBackend; poll?: () => void; close(): void }> {
+  const model = opts.nic!;
+  const pcap = opts.pcap !== undefined ? new PcapWriter(opts.pcap) : undefined;
+  if (opts.net === undefined) {
+    process.stderr.write(`vmlab: --nic ${model} without --net: the card has no cable (frames are dropped)\n`);
+    const backend = new NullBackend();
+    return { model, backend: pcap ? captureBackend(backend, pcap) : backend, close: () => pcap?.close() };
+  }
+  const port = await joinNamedSwitch(opts.net);
+  const be = new SwitchPortBackend(port.description);
+  process.stderr.write(`vmlab: ${model} on switch "${opts.net}" (this process is its ${port.role()})\n`);
+  return {
+    model,
+    backend: pcap ? captureBackend(be, pcap) : be,
+    poll: () => {
+      be.poll();
+    },
+    close: () => {
+      pcap?.close();
+      port.close();
+    },
+  };
+}
+
 async function loadKernel(machine: Machine, opts: RunOptions): Promise<void> {
   let kernelPath = opts.kernel;
   let initrdPath = opts.initrd;
@@ -195,6 +267,14 @@ async function loadKernel(machine: Machine, opts: RunOptions): Promise<void> {
     append ??= DEFAULT_KERNEL_ARGS;
   }
   let cmdline = append ?? DEFAULT_KERNEL_ARGS;
+  // Load only the drivers of the devices this machine has (module loading is guest work).
+  const modules = [
+    ...(opts.nic !== undefined ? NIC_DRIVER[opts.nic].split(",") : []),
+    ...((opts.disk?.length ?? 0) > 0 ? ["virtio_pci", "virtio_blk"] : []),
+  ];
+  if (modules.length > 0 && !cmdline.includes("vmlab.modules=")) {
+    cmdline = `${cmdline} vmlab.modules=${[...new Set(modules)].join(",")}`;
+  }
   if (opts.exec !== undefined) cmdline = `${cmdline} ${execCmdlineArg(opts.exec)}`;
   const kernel = readInput("kernel", kernelPath);
   const initrd = initrdPath !== undefined ? readInput("initrd", initrdPath) : undefined;
