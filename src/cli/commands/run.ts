@@ -1,7 +1,7 @@
 /** `vmlab run`: boot a machine (a firmware image or a Linux kernel) and show what it does. */
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { BootImageError, type EntryPath } from "../../boot/index.js";
 import { DEFAULT_KERNEL_ARGS, defaultImage, EXIT_MARKER, execCmdlineArg } from "../../images/index.js";
 import {
@@ -43,6 +43,7 @@ interface RunOptions {
   pcap?: string;
   mitigation: boolean;
   disk?: string[];
+  mac?: Uint8Array;
 }
 
 /** Exit status when vmlab itself fails (bad arguments, unreadable files). */
@@ -82,6 +83,11 @@ export function registerRunCommand(program: Command): void {
     .option(
       "--net <name>",
       "attach the NIC to the named virtual switch NAME (shared by vmlab processes on this machine)",
+    )
+    .option(
+      "--mac <address>",
+      "the NIC's MAC address (default: 52:54:00 and three bytes from the process id)",
+      parseMac,
     )
     .option("--pcap <file>", "capture the NIC's traffic (both directions) to a pcap file")
     .option("--no-mitigation", "e1000: turn interrupt mitigation (ITR, RDTR/RADV, TIDV/TADV) off")
@@ -157,7 +163,16 @@ async function runMachine(opts: RunOptions): Promise<number> {
   }
   const machine = new Machine({
     ...(network !== undefined
-      ? { nics: [{ model: network.model, backend: network.backend, mitigation: opts.mitigation }] }
+      ? {
+          nics: [
+            {
+              model: network.model,
+              backend: network.backend,
+              mitigation: opts.mitigation,
+              mac: opts.mac ?? processMac(),
+            },
+          ],
+        }
       : {}),
     ...(opts.disk !== undefined ? { disks: opts.disk.map((path) => ({ path })) } : {}),
     memoryMiB: opts.mem,
@@ -217,6 +232,22 @@ async function runMachine(opts: RunOptions): Promise<number> {
     default:
       return 0;
   }
+}
+
+function parseMac(value: string): Uint8Array {
+  const m = value.match(
+    /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i,
+  );
+  if (m === null) throw new InvalidArgumentError(`--mac must look like 52:54:00:12:34:56, got "${value}"`);
+  const bytes = Uint8Array.from(m.slice(1).map((h) => Number.parseInt(h, 16)));
+  if ((bytes[0]! & 1) !== 0) throw new InvalidArgumentError(`--mac ${value} is a multicast address`);
+  return bytes;
+}
+
+/** A MAC unique to this process, so two vmlab processes on one switch differ. */
+function processMac(): Uint8Array {
+  const p = process.pid;
+  return Uint8Array.of(0x52, 0x54, 0x00, (p >>> 16) & 0xff, (p >>> 8) & 0xff, p & 0xff);
 }
 
 /**
