@@ -330,3 +330,42 @@ test("ne2k: seeded fuzz of register, data-port and reset accesses plus received 
   assert.ok(nic.stats.get("rx:overflow") > 0);
   assert.ok(nic.stats.get("error:rx-ring-invalid") > 0);
 });
+
+test("ne2k: frames arriving in the middle of remote-DMA writes and reads disturb neither", () => {
+  // The backend may deliver between any two guest port accesses (PingResponder replies from
+  // a microtask right after the transmit): the receive uses the local DMA only, so RSAR, RBCR
+  // and the data port sequence in progress must be untouched.
+  const { drv, nic, wire, sent, ports, base } = setup();
+  drv.probe();
+  drv.open();
+  const incoming = [frame(MAC, PEER, 98, 3), frame(MAC, PEER, 60, 4), frame(MAC, PEER, 300, 5)];
+  let next = 0;
+  let dataAccesses = 0;
+  const inject = (address: number) => {
+    if (address !== base + 0x10) return;
+    // Every 7th data-port access, one frame arrives "from the wire".
+    if (++dataAccesses % 7 === 0 && next < incoming.length) wire.send(incoming[next++]!);
+  };
+  const io = {
+    read: (address: number, width: 1 | 2 | 4) => {
+      const v = ports.read(address, width);
+      inject(address);
+      return v;
+    },
+    write: (address: number, width: 1 | 2 | 4, value: number) => {
+      ports.write(address, width, value);
+      inject(address);
+    },
+  };
+  const drv2 = new Ne2kDriver(io, base);
+  const out = frame(PEER, MAC, 200, 9);
+  drv2.transmit(out); // remote-DMA write of 200 bytes; frame 0 arrives mid-way
+  assert.equal(sent.length, 1);
+  assert.deepEqual(sent[0], out);
+  const got: Uint8Array[] = [];
+  // The remote-DMA reads of ei_receive: frames 1 and 2 arrive while it reads the ring.
+  for (let i = 0; i < 5 && nic.interruptLevel; i++) got.push(...drv2.interrupt());
+  assert.equal(next, incoming.length);
+  assert.deepEqual(got, incoming);
+  assert.equal(nic.stats.get("remote-dma:past-count"), 16, "only the probe's PROM over-read");
+});

@@ -327,9 +327,24 @@ export class Machine {
           // Sleep until the next timer is due in host time (at most 10 ms, so host input is
           // seen), then let virtual time catch up.
           const waitMs = Math.min(Math.max((wake - this.clock.hostNs()) / 1e6, 0), 10);
-          if (waitMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+          // (ne2k ping fix) When virtual time lags host time (it does after the slow boot),
+          // waitMs is 0 and the idle guest used to skip from timer to timer without ever
+          // yielding, and lastYield was reset anyway: host events, such as a backend's reply
+          // queued with queueMicrotask right after a transmit, starved until virtual time had
+          // caught up, seconds of guest time later (the ping timed out with the replies still
+          // queued). Let them in before skipping time, and if one woke the guest (an IRQ is
+          // pending), deliver it now rather than after the skip.
+          if (waitMs > 0) {
+            await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+            lastYield = performance.now();
+          } else if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
+          } else {
+            await Promise.resolve(); // runs already-queued microtasks only
+          }
+          if (this.platform.pic.hasInterrupt()) continue;
           this.clock.skipTo(Math.min(wake, this.clock.hostNs()));
-          lastYield = performance.now();
         }
         continue;
       }
