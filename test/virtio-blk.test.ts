@@ -212,3 +212,29 @@ test("virtio-blk: a status descriptor that is not device-writable is a device er
     d.cleanup();
   }
 });
+
+test("virtio-blk: a full ring of requests still moves avail_event, so the next request notifies (2.7.10)", () => {
+  // Regression: the request loop is bounded by the queue size; with every entry of the ring
+  // available (blk-mq's queue depth equals the ring size with indirect descriptors), the loop
+  // ended on its bound without the empty pop() that publishes avail_event: the driver's next
+  // request saw vring_need_event() false and never notified, and the disk hung.
+  const d = disk();
+  try {
+    const size = d.q.size;
+    for (let i = 0; i < size; i++) {
+      d.q.add([{ data: header(VIRTIO_BLK_T_FLUSH, 0) }, { writable: 1 }], { indirect: true });
+    }
+    d.q.kick();
+    assert.equal(d.q.collect().length, size);
+    assert.equal(d.q.availEvent, size & 0xffff, "avail_event = the next avail index the device will look at");
+    // One more request: old avail idx `size`, new `size + 1`; the driver notifies only if
+    // (new - avail_event - 1) < (new - old), i.e. avail_event === size.
+    const oldIdx = size;
+    const newIdx = size + 1;
+    assert.equal(((newIdx - d.q.availEvent - 1) & 0xffff) < ((newIdx - oldIdx) & 0xffff), true);
+    const r = submit(d.q, [{ data: header(VIRTIO_BLK_T_FLUSH, 0) }, { writable: 1 }]);
+    assert.equal(r.status, VIRTIO_BLK_S_OK);
+  } finally {
+    d.cleanup();
+  }
+});

@@ -194,3 +194,34 @@ test("virtio-net: indirect descriptors on transmit and receive", () => {
   assert.deepEqual(b.rx.collect(), [{ id: rxHead, len: HDR + 300 }]);
   assert.deepEqual(b.rx.written(rxHead, HDR + 300).subarray(HDR), f);
 });
+
+/** The driver's notification decision with event idx (2.7.10, Linux's vring_need_event). */
+function needEvent(event: number, newIdx: number, old: number): boolean {
+  return ((newIdx - event - 1) & 0xffff) < ((newIdx - old) & 0xffff);
+}
+
+test("virtio-net: a full transmit ring still moves avail_event, so the next transmit notifies (2.7.10)", () => {
+  // Regression: the transmit loop is bounded by the queue size; when the driver had made the
+  // whole ring available, the loop ended on its bound without the empty pop() that publishes
+  // avail_event, which stayed behind: the driver's next buffer did not notify, the queue stalled.
+  const [ea, eb] = backToBack();
+  eb.setReceiver(() => true);
+  const h = virtioHarness((memory) => new VirtioNet({ memory, backend: ea }));
+  assert.equal(h.drv.negotiate(featureWords([...BASE, F_EVENT_IDX])), true);
+  h.drv.setupQueue(0);
+  const tx = h.drv.setupQueue(1, 4);
+  h.drv.driverOk();
+  // One descriptor per frame (header and frame together, as Linux sends them with VERSION_1).
+  const one = (seed: number) => [{ data: new Uint8Array([...txHeader(), ...frame(60, seed)]) }];
+  for (let i = 0; i < 4; i++) tx.add(one(i));
+  tx.kick();
+  assert.equal(tx.collect().length, 4);
+  assert.equal(h.dev.stats.get("tx:frames"), 4);
+  assert.equal(tx.availEvent, 4, "avail_event = the next avail index the device will look at");
+  // The driver adds one more buffer: old avail idx 4, new 5.
+  tx.add(one(9));
+  assert.equal(needEvent(tx.availEvent, 5, 4), true, "the driver notifies");
+  tx.kick();
+  assert.equal(h.dev.stats.get("tx:frames"), 5);
+  assert.equal(tx.availEvent, 5);
+});

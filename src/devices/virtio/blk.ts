@@ -132,6 +132,10 @@ export class VirtioBlk extends VirtioPciDevice {
       // Publish as we go: the request is complete in the file already (5.2.6.2 / 2.7.8).
       q.publishUsed();
     }
+    // The loop may end on its bound (a full ring: `size` requests, as blk-mq's queue depth
+    // allows with indirect descriptors) without the empty pop() that moves avail_event;
+    // without this the driver's next request would not notify (2.7.10) and the disk would hang.
+    q.publishAvailEvent();
     if (used > 0) this.usedBufferNotify(q);
   }
 

@@ -140,6 +140,9 @@ export class VirtioNet extends VirtioPciDevice {
       q.pushUsed(chain.head, 0); // 5.1.6.2.2: the device writes nothing into transmit buffers
       used++;
     }
+    // The loop may end on its bound (a full ring: `size` chains) without the empty pop() that
+    // moves avail_event; without this the driver's next transmit would not notify (2.7.10).
+    q.publishAvailEvent();
     if (used > 0) {
       q.publishUsed();
       this.usedBufferNotify(q);

@@ -238,13 +238,24 @@ export class SplitQueue {
    */
   pop(): DescriptorChain | null {
     if (this.pending() === 0) {
-      if (this.eventIdx) this.memory.write16(this.usedAddr + 4 + 8 * this.size, this.lastAvail);
+      this.publishAvailEvent();
       return null;
     }
     const head = this.memory.read16(this.availAddr + 4 + 2 * (this.lastAvail & (this.size - 1)));
     const chain = this.walk(head);
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     return chain;
+  }
+
+  /**
+   * With EVENT_IDX, set avail_event to the next index we will look at (2.7.10): the driver
+   * notifies when it makes that buffer available. A device that stops consuming without an
+   * empty pop() (a bounded loop that took exactly `size` chains) must call this, or
+   * avail_event stays behind the driver's avail idx and vring_need_event() never asks for
+   * another notification: the queue stalls.
+   */
+  publishAvailEvent(): void {
+    if (this.eventIdx) this.memory.write16(this.usedAddr + 4 + 8 * this.size, this.lastAvail);
   }
 
   /** Give back the last `n` popped chains (a receive that found too few buffers). */
