@@ -290,9 +290,9 @@ export function decode(i: Insn, def32: boolean, first: boolean): void {
     if (form.execReg !== undefined) h = form.execReg;
   } else if (form.execMem !== undefined) h = form.execMem;
   i.fn = typeof h === "function" ? h : o32 ? h[1] : h[0];
-  i.kind = fastKind(i);
   i.sub = form.subBySize === true ? (o32 ? 4 : 2) : (form.sub ?? 0);
   i.sub2 = form.sub2 ?? 0;
+  i.kind = fastKind(i);
   i.len = (fEip - fStart) >>> 0;
   decodedEnd = form.end === true || (form.string === true && rep !== 0);
 }

@@ -33,15 +33,27 @@ export const K_MOVZX_B32 = 19;
 export const K_CALL_REL32 = 20;
 export const K_RET32 = 21;
 export const K_JMP_REL = 22;
+/** SHL/SHR/SAR r32 by a nonzero immediate or 1 (C1 /4 /5 /7, D1). */
+export const K_SHIFT_R32_IMM = 23;
+/** ALU r/m8, r8 (00 08 10 18 20 28 30) with two registers. */
+export const K_ALU8_RR = 24;
+/** TEST r/m8, r8 (84) with two registers. */
+export const K_TEST8_RR = 25;
 
 let enabled = true;
+/** Bulk REP MOVS/STOS (ops-string.ts); follows setFastPaths. */
+export let bulkStrings = true;
 
-/** Turn the inline fast paths on or off (for differential tests); affects blocks decoded afterwards. */
+/**
+ * Turn the inline fast paths on or off (for differential tests); affects blocks decoded
+ * afterwards, and the bulk string paths at once.
+ */
 export function setFastPaths(on: boolean): void {
   enabled = on;
+  bulkStrings = on;
 }
 
-/** The fast-path kind for a decoded instruction, from its handler and mod. */
+/** The fast-path kind for a decoded instruction, from its handler, mod and sub-operations. */
 export function fastKind(i: Insn): number {
   if (!enabled) return K_CALL;
   const fn = i.fn;
@@ -67,5 +79,10 @@ export function fastKind(i: Insn): number {
   if (fn === C.callRel32) return K_CALL_REL32;
   if (fn === C.retNear32) return K_RET32;
   if (fn === C.jmpRel) return K_JMP_REL;
+  if (fn === A.shiftRm32 && reg && (i.sub === 4 || i.sub === 5 || i.sub === 7)) {
+    if (i.sub2 === 1 || (i.sub2 === 0 && (i.imm & 31) !== 0)) return K_SHIFT_R32_IMM;
+  }
+  if (fn === A.aluRmR8 && reg) return K_ALU8_RR;
+  if (fn === A.testRmR8 && reg) return K_TEST8_RR;
   return K_CALL;
 }

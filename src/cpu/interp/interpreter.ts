@@ -20,7 +20,7 @@ import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
 import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
 import { Access, type Cpu, CS, Flag } from "../cpu.js";
-import { CPU_FAULT } from "../fault.js";
+import { CPU_FAULT, raise, Vector } from "../fault.js";
 import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
 import {
   decode,
@@ -31,11 +31,23 @@ import {
   fUncacheable,
   fUsedPage2,
 } from "./decoder.js";
-import { installFlagAccessors, lazyIncDec, lazyLogic, lazySub } from "./flags.js";
+import { condition, installFlagAccessors, lazyIncDec, lazyLogic, lazyResultWith, lazySub } from "./flags.js";
 import { ea, Insn } from "./insn.js";
-import { flushTlb, initTlb, pop32, push32, rd8, rd32, type SoftTlb, useTlb, wr32 } from "./mem.js";
+import {
+  adjustSp,
+  flushTlb,
+  initTlb,
+  pop32,
+  push32,
+  rd8,
+  rd32,
+  type SoftTlb,
+  stackRead32,
+  useTlb,
+  wr32,
+} from "./mem.js";
 import { R8 } from "./operand.js";
-import { alu32 } from "./ops-alu.js";
+import { alu8, alu32 } from "./ops-alu.js";
 import { simpleExit, ud } from "./ops-system.js";
 
 const MAX_BLOCK = 32;
@@ -54,6 +66,20 @@ export class Block {
   page2 = -1;
   gen2 = 0;
   readonly insns: Insn[] = [];
+  /**
+   * Block chaining: the blocks that ran after this one (two exits: fall-through and taken),
+   * keyed by their EIP and first byte's physical address. Valid only while `linkStamp` equals
+   * the interpreter's `chainStamp`, which moves whenever the TLB epoch does (paging, CS, CPL
+   * or mode may have changed) and at every run(); code writes are caught by the generation
+   * check every block entry makes anyway.
+   */
+  linkStamp = -1;
+  nextEipA = -1;
+  nextPhysA = -1;
+  nextA: Block | undefined = undefined;
+  nextEipB = -1;
+  nextPhysB = -1;
+  nextB: Block | undefined = undefined;
 }
 
 export class Interpreter implements CpuEngine {
@@ -70,6 +96,14 @@ export class Interpreter implements CpuEngine {
   private windowExiting = false;
   private curBlock: Block | undefined = undefined;
   private curBlockEip = 0;
+  /** See Block.linkStamp. */
+  private chainStamp = 0;
+  /** The code context the current stamp was taken in (see execBlocks). */
+  private chainCsBase = 0;
+  private chainCsLimit = 0;
+  private chainCsAccess = -1;
+  private chainCpl = 0;
+  private chainCr0 = 0;
   /** Statistics: blocks decoded since reset. */
   blocksDecoded = 0;
 
@@ -220,6 +254,25 @@ export class Interpreter implements CpuEngine {
     const cpu = this.cpu;
     const regs = cpu.regs;
     const tlb = this.tlb;
+    const gens = cpu.memory.codeGeneration;
+    // Anything outside run() (tests, the monitor, the boot loader) may have changed CS or
+    // the mode; translations changed outside run() move tlbEpoch (cpu.ts contract).
+    if (
+      cpu.segBase[CS] !== this.chainCsBase ||
+      cpu.segLimit[CS] !== this.chainCsLimit ||
+      cpu.segAccess[CS] !== this.chainCsAccess ||
+      cpu.cpl !== this.chainCpl ||
+      cpu.cr0 !== this.chainCr0
+    ) {
+      this.chainCsBase = cpu.segBase[CS]!;
+      this.chainCsLimit = cpu.segLimit[CS]!;
+      this.chainCsAccess = cpu.segAccess[CS]!;
+      this.chainCpl = cpu.cpl;
+      this.chainCr0 = cpu.cr0;
+      this.chainStamp++;
+    }
+    let stamp = this.chainStamp;
+    let prev: Block | undefined;
     for (;;) {
       if (cpu.iBreak) return;
       const left = limit - cpu.instructionsRetired;
@@ -227,11 +280,52 @@ export class Interpreter implements CpuEngine {
       if (cpu.tlbEpoch !== tlb.epoch) {
         flushTlb(cpu, tlb);
         this.fetchLin = 1;
+        stamp = ++this.chainStamp;
       }
       let eip = cpu.eip;
       cpu.insnEip = eip;
       cpu.insnEsp = regs[4]!;
-      const b = this.lookup(eip);
+      // Chained lookup: the successor this block had last time, if still valid.
+      let b: Block | undefined;
+      if (prev !== undefined) {
+        if (prev.linkStamp !== stamp) {
+          prev.linkStamp = stamp;
+          prev.nextEipA = -1;
+          prev.nextA = undefined;
+          prev.nextEipB = -1;
+          prev.nextB = undefined;
+        } else {
+          let phys = -1;
+          if (prev.nextEipA === eip) {
+            b = prev.nextA;
+            phys = prev.nextPhysA;
+          } else if (prev.nextEipB === eip) {
+            b = prev.nextB;
+            phys = prev.nextPhysB;
+          }
+          if (
+            b !== undefined &&
+            (b.phys !== phys || gens[b.page] !== b.gen || (b.page2 >= 0 && gens[b.page2] !== b.gen2))
+          )
+            b = undefined;
+        }
+      }
+      if (b === undefined) {
+        b = this.lookup(eip);
+        if (prev !== undefined && b.phys >= 0) {
+          // Link it (the freshest exit replaces the older one when both are taken).
+          if (prev.nextEipA === -1 || prev.nextEipA === eip) {
+            prev.nextEipA = eip;
+            prev.nextPhysA = b.phys;
+            prev.nextA = b;
+          } else {
+            prev.nextEipB = eip;
+            prev.nextPhysB = b.phys;
+            prev.nextB = b;
+          }
+        }
+      }
+      prev = b;
       this.curBlock = b;
       this.curBlockEip = eip;
       const n = Math.min(b.n, left);
@@ -327,6 +421,67 @@ export class Interpreter implements CpuEngine {
             break;
           case 19: // K_MOVZX_B32
             regs[i.reg] = i.mod === 3 ? cpu.reg8[R8[i.rm]!]! : rd8(cpu, i.seg, ea(cpu, i));
+            break;
+          case 15: {
+            // K_JCC: the limit check is the instruction's only fault (EIP restored by run()).
+            if (condition(cpu, i.sub)) {
+              const t = i.o32 !== 0 ? (eip + i.imm) >>> 0 : (eip + i.imm) & 0xffff;
+              if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+              eip = t;
+            }
+            break;
+          }
+          case 20: {
+            // K_CALL_REL32: limit check, then the push (which changes ESP only once it succeeded).
+            const t = (eip + i.imm) >>> 0;
+            if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+            push32(cpu, eip);
+            eip = t;
+            break;
+          }
+          case 21: {
+            // K_RET32: read, check, then release the stack.
+            const t = stackRead32(cpu, 0) >>> 0;
+            if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+            adjustSp(cpu, 4 + i.imm);
+            eip = t;
+            break;
+          }
+          case 22: {
+            // K_JMP_REL
+            const t = i.o32 !== 0 ? (eip + i.imm) >>> 0 : (eip + i.imm) & 0xffff;
+            if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+            eip = t;
+            break;
+          }
+          case 23: {
+            // K_SHIFT_R32_IMM: SHL/SHR/SAR by 1..31 (ops-alu.ts shift()).
+            const v = regs[i.rm]!;
+            const c = i.sub2 === 0 ? i.imm & 31 : 1;
+            let r: number;
+            if (i.sub === 5) {
+              r = v >>> c;
+              lazyResultWith(cpu, r | 0, 32, (v >>> (c - 1)) & 1, v >>> 31);
+            } else if (i.sub === 4) {
+              r = v << c;
+              const cf = (v >>> (32 - c)) & 1;
+              lazyResultWith(cpu, r, 32, cf, ((r >>> 31) ^ cf) & 1);
+            } else {
+              r = v >> c;
+              lazyResultWith(cpu, r, 32, (v >> (c - 1)) & 1, 0);
+            }
+            regs[i.rm] = r;
+            break;
+          }
+          case 24: {
+            // K_ALU8_RR
+            const r8 = cpu.reg8;
+            const d = R8[i.rm]!;
+            r8[d] = alu8(cpu, i.sub, r8[d]!, r8[R8[i.reg]!]!);
+            break;
+          }
+          case 25: // K_TEST8_RR
+            lazyLogic(cpu, cpu.reg8[R8[i.rm]!]! & cpu.reg8[R8[i.reg]!]!, 8);
             break;
           default:
             cpu.insnEsp = regs[4]!;
