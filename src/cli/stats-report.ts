@@ -1,38 +1,9 @@
 /** Formats the exit-statistics table that `vmlab run --stats` prints and `--stats-json` writes. */
 
-import type { Machine } from "../machine/machine.js";
-import type { ExitStatsRow } from "../vmm/exit-stats.js";
+import type { StatsReport } from "../machine/stats-report.js";
 
-export interface StatsReport {
-  readonly instructions: number;
-  readonly seconds: number;
-  readonly totalExits: number;
-  readonly exits: readonly ExitStatsRow[];
-  /** External interrupts injected into the vCPU, and PIC acknowledgements per IRQ line. */
-  readonly interrupts: { readonly injected: number; readonly byIrq: Readonly<Record<string, number>> };
-  /** Per-device counters by cause (register accesses by name, kicks, DMA bytes, ...). */
-  readonly devices: Readonly<Record<string, Readonly<Record<string, number>>>>;
-}
-
-export function buildStatsReport(machine: Machine, instructions: number, seconds: number): StatsReport {
-  const byIrq: Record<string, number> = {};
-  machine.platform.pic.acknowledged.forEach((n, irq) => {
-    if (n > 0) byIrq[`IRQ${irq}`] = n;
-  });
-  const devices: Record<string, Record<string, number>> = {};
-  for (const d of machine.deviceStats) {
-    const entries = d.entries();
-    if (entries.length > 0) devices[d.device] = Object.fromEntries(entries);
-  }
-  return {
-    instructions,
-    seconds,
-    totalExits: machine.stats.total,
-    exits: machine.stats.rows(),
-    interrupts: { injected: machine.interruptsInjected, byIrq },
-    devices,
-  };
-}
+/** The report type lives with the machine (the VM worker builds it); formatting stays here. */
+export type { StatsReport } from "../machine/stats-report.js";
 
 const fmtNs = (ns: number): string => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)}us` : `${ns.toFixed(0)}ns`);
 

@@ -78,7 +78,10 @@ export class PingResponder implements NetBackend {
     if (totalLength < ihl + 8 || end > f.length) return undefined;
     const icmpAt = 14 + ihl;
     if (f[icmpAt] !== 8) return undefined; // echo request
-    const r = f.slice(0, Math.max(end, 60));
+    // A fresh copy (a Node Buffer's slice() would be a view into `f`), padded to the
+    // 60-byte Ethernet minimum.
+    const r = new Uint8Array(Math.max(end, 60));
+    r.set(f.subarray(0, end));
     r.set(f.subarray(6, 12), 0);
     r.set(this.mac, 6);
     r.set(f.subarray(30, 34), 26); // source IP <- our IP

@@ -1,27 +1,15 @@
 /** `vmlab run`: boot a machine (a firmware image or a Linux kernel) and show what it does. */
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { BootImageError, type EntryPath } from "../../boot/index.js";
+import type { EntryPath } from "../../boot/index.js";
 import { DEFAULT_KERNEL_ARGS, defaultImage, EXIT_MARKER, execCmdlineArg } from "../../images/index.js";
-import {
-  DEFAULT_MEMORY_MIB,
-  Machine,
-  MachineConfigError,
-  type RunResult,
-  type TimeMode,
-} from "../../machine/machine.js";
+import { DEFAULT_MEMORY_MIB, type RunResult, type TimeMode } from "../../machine/machine.js";
 import { NIC_DRIVER, NIC_MODELS, type NicModel } from "../../machine/nics.js";
-import {
-  captureBackend,
-  joinNamedSwitch,
-  type NetBackend,
-  NullBackend,
-  PcapWriter,
-  SwitchPortBackend,
-} from "../../net/index.js";
+import { startVmThread, type VmThread, type VmThreadConfig } from "../../machine/vm-thread.js";
+import { joinNamedSwitch, type PortHandle } from "../../net/index.js";
 import { integerOption, numberOption, repeatableInteger } from "../parse.js";
-import { buildStatsReport, formatStatsTable } from "../stats-report.js";
+import { formatStatsTable } from "../stats-report.js";
 
 interface RunOptions {
   bios?: string;
@@ -131,19 +119,14 @@ export function registerRunCommand(program: Command): void {
 
 class UsageError extends Error {}
 
-function readInput(what: string, path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-}
+/** Errors that mean bad input (reported in one line, exit status 2); the VM worker's keep their class names. */
+const USAGE_ERRORS = new Set(["MachineConfigError", "BootImageError", "VmInputError", "NamedSwitchError"]);
 
 async function runCommand(opts: RunOptions): Promise<number> {
   try {
     return await runMachine(opts);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof MachineConfigError || e instanceof BootImageError) {
+    if (e instanceof UsageError || (e instanceof Error && USAGE_ERRORS.has(e.name))) {
       process.stderr.write(`vmlab run: ${e.message}\n`);
       return EXIT_USAGE;
     }
@@ -151,69 +134,87 @@ async function runCommand(opts: RunOptions): Promise<number> {
   }
 }
 
+/**
+ * The VM runs on a worker thread (startVmThread); this thread keeps the named switch's part
+ * of this process, the terminal, the console output and the report.
+ */
 async function runMachine(opts: RunOptions): Promise<number> {
   if (opts.bios !== undefined && (opts.kernel !== undefined || opts.exec !== undefined)) {
     throw new UsageError("--bios cannot be combined with --kernel or --exec");
   }
-  const firmware = opts.bios !== undefined ? readInput("firmware image", opts.bios) : undefined;
-  const network = opts.nic !== undefined ? await attachNetwork(opts) : undefined;
   for (const disk of opts.disk ?? []) {
     if (!existsSync(disk))
       throw new UsageError(`disk image ${disk} does not exist (create one, e.g. truncate -s 64M ${disk})`);
   }
-  const machine = new Machine({
-    ...(network !== undefined
-      ? {
-          nics: [
-            {
-              model: network.model,
-              backend: network.backend,
-              mitigation: opts.mitigation,
-              mac: opts.mac ?? processMac(),
-            },
-          ],
-        }
-      : {}),
-    ...(opts.disk !== undefined ? { disks: opts.disk.map((path) => ({ path })) } : {}),
-    memoryMiB: opts.mem,
-    time: opts.time,
-    ...(firmware !== undefined ? { firmware } : {}),
-    ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
-    onTracedWrite: (port, size, value) => {
-      process.stderr.write(
-        `[port 0x${port.toString(16).padStart(4, "0")}] <- 0x${(value >>> 0).toString(16).padStart(size * 2, "0")}\n`,
-      );
-    },
-    ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
-  });
+  const boot = opts.bios === undefined ? linuxBoot(opts) : undefined;
+  const switchPort = opts.nic !== undefined ? await attachNetwork(opts.nic, opts.net) : undefined;
+  try {
+    return await runVm(opts, {
+      memoryMiB: opts.mem,
+      time: opts.time,
+      ...(opts.bios !== undefined ? { firmwarePath: opts.bios } : {}),
+      ...boot,
+      nics:
+        opts.nic !== undefined
+          ? [
+              {
+                model: opts.nic,
+                mac: opts.mac ?? processMac(),
+                mitigation: opts.mitigation,
+                ...(switchPort !== undefined ? { port: switchPort.description } : {}),
+                ...(opts.pcap !== undefined ? { pcapPath: opts.pcap } : {}),
+              },
+            ]
+          : [],
+      disks: (opts.disk ?? []).map((path) => ({ path })),
+      ...(opts.tracePort !== undefined ? { tracePorts: opts.tracePort } : {}),
+      ...(opts.debugExit !== undefined ? { debugExitPort: opts.debugExit } : {}),
+      ...(opts.maxInstructions !== undefined ? { maxInstructions: opts.maxInstructions } : {}),
+      ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
+      interactive: opts.exec === undefined && opts.bios === undefined,
+    });
+  } finally {
+    switchPort?.close();
+  }
+}
 
-  if (network?.poll !== undefined) machine.addPoller(network.poll);
-  if (firmware === undefined) await loadKernel(machine, opts);
-
+async function runVm(opts: RunOptions, config: VmThreadConfig): Promise<number> {
+  const vm = startVmThread(config);
   // The guest's console. With --exec, watch for the exit-status marker /init prints.
   let execStatus: number | undefined;
   let line = "";
-  machine.onSerial((byte) => {
-    process.stdout.write(Uint8Array.of(byte));
+  const marker = new RegExp(`${EXIT_MARKER}\\s*(\\d+)`);
+  vm.onSerial((bytes) => {
+    process.stdout.write(bytes);
     if (opts.exec === undefined) return;
-    if (byte === 0x0a) {
-      const m = line.match(new RegExp(`${EXIT_MARKER}\\s*(\\d+)`));
-      if (m !== null) execStatus = Number(m[1]);
-      line = "";
-    } else if (line.length < 4096) {
-      line += String.fromCharCode(byte);
+    for (const byte of bytes) {
+      if (byte === 0x0a) {
+        const m = line.match(marker);
+        if (m !== null) execStatus = Number(m[1]);
+        line = "";
+      } else if (line.length < 4096) {
+        line += String.fromCharCode(byte);
+      }
     }
   });
-  const console = opts.exec === undefined && firmware === undefined ? attachConsole(machine) : undefined;
-
-  const result = await machine.run({
-    ...(opts.maxInstructions !== undefined ? { maxInstructions: opts.maxInstructions } : {}),
-    ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
+  vm.onMessage((ev) => {
+    if (ev.type === "started") {
+      if (ev.bootSummary !== undefined) process.stderr.write(`vmlab: ${ev.bootSummary}\n`);
+    } else {
+      process.stderr.write(
+        `[port 0x${ev.port.toString(16).padStart(4, "0")}] <- 0x${(ev.value >>> 0).toString(16).padStart(ev.size * 2, "0")}\n`,
+      );
+    }
   });
-  console?.detach();
-  network?.close();
+  const console = config.interactive ? attachConsole(vm) : undefined;
+  let done: Awaited<typeof vm.done>;
+  try {
+    done = await vm.done;
+  } finally {
+    console?.detach();
+  }
+  const { result, report } = done;
   process.stderr.write(`\nvmlab: ${describeStop(result)}\n`);
-  const report = buildStatsReport(machine, result.instructions, result.seconds);
   if (opts.stats) process.stderr.write(`${formatStatsTable(report)}\n`);
   if (opts.statsJson !== undefined) writeFileSync(opts.statsJson, `${JSON.stringify(report, null, 2)}\n`);
 
@@ -252,36 +253,23 @@ function processMac(): Uint8Array {
 
 /**
  * The NIC's cable: a port on the named switch (`--net NAME`), or none (frames are dropped).
- * The VM runs on this process's main thread and polls its port between CPU slices; the
- * process hosts (or joins) the named switch's hub.
+ * This thread hosts (or joins) the named switch's hub and pumps it while the VM's worker
+ * computes; the worker attaches to the port's shared rings.
  */
-async function attachNetwork(
-  opts: RunOptions,
-): Promise<{ model: NicModel; backend: NetBackend; poll?: () => void; close(): void }> {
-  const model = opts.nic!;
-  const pcap = opts.pcap !== undefined ? new PcapWriter(opts.pcap) : undefined;
-  if (opts.net === undefined) {
+async function attachNetwork(model: NicModel, net: string | undefined): Promise<PortHandle | undefined> {
+  if (net === undefined) {
     process.stderr.write(`vmlab: --nic ${model} without --net: the card has no cable (frames are dropped)\n`);
-    const backend = new NullBackend();
-    return { model, backend: pcap ? captureBackend(backend, pcap) : backend, close: () => pcap?.close() };
+    return undefined;
   }
-  const port = await joinNamedSwitch(opts.net);
-  const be = new SwitchPortBackend(port.description);
-  process.stderr.write(`vmlab: ${model} on switch "${opts.net}" (this process is its ${port.role()})\n`);
-  return {
-    model,
-    backend: pcap ? captureBackend(be, pcap) : be,
-    poll: () => {
-      be.poll();
-    },
-    close: () => {
-      pcap?.close();
-      port.close();
-    },
-  };
+  const port = await joinNamedSwitch(net);
+  process.stderr.write(`vmlab: ${model} on switch "${net}" (this process is its ${port.role()})\n`);
+  return port;
 }
 
-async function loadKernel(machine: Machine, opts: RunOptions): Promise<void> {
+/** Kernel, initrd and the final command line (the worker reads the files). */
+function linuxBoot(
+  opts: RunOptions,
+): Pick<VmThreadConfig, "kernelPath" | "initrdPath" | "cmdline" | "entry"> {
   let kernelPath = opts.kernel;
   let initrdPath = opts.initrd;
   let append = opts.append;
@@ -307,54 +295,45 @@ async function loadKernel(machine: Machine, opts: RunOptions): Promise<void> {
     cmdline = `${cmdline} vmlab.modules=${[...new Set(modules)].join(",")}`;
   }
   if (opts.exec !== undefined) cmdline = `${cmdline} ${execCmdlineArg(opts.exec)}`;
-  const kernel = readInput("kernel", kernelPath);
-  const initrd = initrdPath !== undefined ? readInput("initrd", initrdPath) : undefined;
-  const boot = await machine.loadLinux(kernel, {
+  return {
+    kernelPath,
+    ...(initrdPath !== undefined ? { initrdPath } : {}),
     cmdline,
-    entryPath: opts.entry,
-    ...(initrd !== undefined ? { initrd } : {}),
-  });
-  process.stderr.write(`vmlab: ${boot.summary}\n`);
+    entry: opts.entry,
+  };
 }
 
 /**
- * Connect the terminal to the guest's serial console: raw keyboard input goes to COM1;
- * Ctrl-A X quits (as in QEMU). Input that does not fit the UART's FIFO waits on the host.
+ * Connect the terminal to the guest's serial console: raw keyboard input goes to COM1 (the
+ * worker holds what the UART's FIFO cannot take yet); Ctrl-A X quits (as in QEMU).
  */
-function attachConsole(machine: Machine): { detach(): void } {
+function attachConsole(vm: VmThread): { detach(): void } {
   const stdin = process.stdin;
-  const pending: number[] = [];
   let ctrlA = false;
-  machine.attachInput();
   const onData = (chunk: Buffer): void => {
+    const bytes: number[] = [];
     for (const b of chunk) {
       if (ctrlA) {
         ctrlA = false;
         if (b === 0x78 || b === 0x58) {
-          machine.monitor.requestStop("host-stop");
+          if (bytes.length > 0) vm.sendSerial(Uint8Array.from(bytes));
+          vm.stop();
           return;
         }
-        if (b !== 0x01) pending.push(0x01);
+        if (b !== 0x01) bytes.push(0x01);
       } else if (b === 0x01) {
         ctrlA = true;
         continue;
       }
-      pending.push(b);
+      bytes.push(b);
     }
-    pump();
+    if (bytes.length > 0) vm.sendSerial(Uint8Array.from(bytes));
   };
-  const pump = (): void => {
-    while (pending.length > 0 && machine.com1.receiveSpace > 0) {
-      machine.sendSerial(Uint8Array.of(pending.shift()!));
-    }
-  };
-  const timer = setInterval(pump, 5);
   if (stdin.isTTY) stdin.setRawMode(true);
   stdin.on("data", onData);
   stdin.resume();
   return {
     detach(): void {
-      clearInterval(timer);
       stdin.off("data", onData);
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
