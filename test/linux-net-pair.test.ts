@@ -81,20 +81,9 @@ function tsharkStream(pcap: string): { conversations: number; payloadBytes: numb
   return { conversations, payloadBytes, firstPayload };
 }
 
-/**
- * Known or suspected failures, run and reported as TODO (node:test prints them, with the
- * error when they fail; they do not fail the run). Remove an entry once the cause is known
- * and fixed.
- */
-const KNOWN_BROKEN: Partial<Record<(typeof NIC_MODELS)[number], string>> = {
-  "virtio-net":
-    "virtio-net to virtio-net passed in 2 of 3 runs; one run got no ping replies, cause not found yet (see README)",
-};
-
 for (const model of NIC_MODELS) {
-  const todo = KNOWN_BROKEN[model];
   const name = `${model}: two VMs on a named switch ping each other and move 16 MiB over TCP intact`;
-  test(name, todo !== undefined ? { todo } : {}, async () => {
+  test(name, async () => {
     const net = `test-${model}-${process.pid}`;
     const dir = mkdtempSync(join(tmpdir(), "vmlab-pair-"));
     const pcap = join(dir, "receiver.pcap");
