@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v qemu-system-i386 >/dev/null || need_apt+=(qemu-system-x86)
+[ -f /usr/share/seabios/bios.bin ] || need_apt+=(seabios) # the BIOS v86 (npm) boots with in the benchmarks
 command -v as >/dev/null || need_apt+=(binutils)
 command -v gcc >/dev/null || need_apt+=(gcc)
 [ -n "$(find /usr/lib/gcc/ -path '*/32/libgcc.a' 2>/dev/null | head -1)" ] || need_apt+=(gcc-multilib)

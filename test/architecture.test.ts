@@ -22,7 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   images: ["boot"],
   machine: ["boot", "bus", "cpu", "devices", "images", "memory", "mmu", "net", "time", "vmm"],
   guests: [],
-  bench: ["boot", "cpu", "guests", "images", "machine", "memory", "time", "vmm"],
+  bench: ["boot", "cpu", "guests", "images", "machine", "memory", "net", "time", "vmm"],
   conformance: ["bus", "cpu", "devices", "guests", "machine", "memory", "mmu", "vmm"],
   cli: [
     "bench",

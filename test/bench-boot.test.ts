@@ -2,13 +2,18 @@
 // console watcher, the kernel command line and "/init" marker choice, QEMU's command line,
 // and the summary table (statuses, medians, ratios) built from synthetic runs.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import {
   bootCmdline,
+  ENGINES,
   formatBootTable,
   initPrintsStartedLine,
+  ROW_LABELS,
   summarizeRow,
+  vmlabRow,
   withRatios,
 } from "../src/bench/boot-bench.js";
 import type { BootRun } from "../src/bench/boot-run.js";
@@ -16,6 +21,7 @@ import { ConsoleWatch, INIT_STARTED_LINE, KERNEL_RUN_INIT_LINE } from "../src/be
 import { QEMU_CPU, qemuBootArgs } from "../src/bench/qemu.js";
 import { formatCount, formatSpread, formatTable, spread } from "../src/bench/table.js";
 import { buildCpio, DEFAULT_KERNEL_ARGS, execCmdlineArg } from "../src/images/index.js";
+import { REPO_ROOT } from "./repo-root.js";
 
 test("formatTable pads columns, rules the header and right-aligns on request", () => {
   const t = formatTable(
@@ -93,7 +99,7 @@ test("QEMU's command line: TCG, a PC without defaults, COM1 on stdio, no reboot,
   assert.equal(value("-display"), "none");
 });
 
-test("the summary table: statuses per row, medians over the runs that got there, ratios to QEMU", () => {
+test("the summary table: statuses per row, medians over the runs that got there, ratios to QEMU and v86", () => {
   const hit = (seconds: number, instructions?: number) => ({
     seconds,
     line: "x",
@@ -121,21 +127,63 @@ test("the summary table: statuses per row, medians over the runs that got there,
     failureLine: "",
     consoleTail: [],
   });
+  const v86: BootRun = { ...q(40), loadSeconds: 0.1, init: hit(30, 2.6e9), instructions: 2.7e9, mips: 68 };
+  const bt: BootRun = { ...q(32), loadSeconds: 0.02, init: hit(24, 2.4e9), done: hit(32, 2.5e9) };
   const rows = withRatios([
-    summarizeRow("vmlab-decompressor", [crashed, timedOut]),
+    summarizeRow("vmlab-interp-decompressor", [crashed, timedOut]),
+    summarizeRow("vmlab-bt-decompressor", [bt]),
     summarizeRow("qemu-decompressor", [q(5), q(6), q(4)]),
+    summarizeRow("v86-decompressor", [v86]),
   ]);
   assert.equal(rows[0]!.initVsQemu, 85 / 4);
   assert.equal(rows[0]!.doneVsQemu, undefined);
+  assert.equal(rows[0]!.initVsV86, 85 / 30);
+  assert.equal(rows[1]!.doneVsV86, 32 / 40);
+  assert.equal(rows[2]!.initVsQemu, undefined, "no ratio of a reference to itself");
+  assert.equal(rows[2]!.doneVsV86, 5 / 40);
+  assert.equal(rows[3]!.doneVsQemu, 40 / 5);
+  assert.equal(rows[3]!.doneVsV86, undefined);
   const lines = formatBootTable(rows).split("\n");
-  assert.equal(lines.length, 4);
-  assert.match(lines[0]!, /^engine \/ entry\s+status\s+host load s\s+to \/init s\s+to done s/);
+  assert.equal(lines.length, 6);
+  assert.match(
+    lines[0]!,
+    /^engine \/ entry\s+status\s+host load s\s+to \/init s\s+to done s\s+instr to \/init\s+instr to done\s+MIPS\s+\/init vs qemu\s+done vs qemu\s+\/init vs v86\s+done vs v86$/,
+  );
   assert.match(
     lines[2]!,
-    /^vmlab decompressor\s+timeout 1\/2, crashed 1\/2\s+0\.01\s+85\.00 \(80\.00-90\.00\)\s+-\s+2\.10e9\s+-\s+25\.0 \(24\.0-26\.0\)\s+21\.3x\s+-$/,
+    /^vmlab interp decompressor\s+timeout 1\/2, crashed 1\/2\s+0\.01\s+85\.00 \(80\.00-90\.00\)\s+-\s+2\.10e9\s+-\s+25\.0 \(24\.0-26\.0\)\s+21\.3x\s+-\s+2\.83x\s+-$/,
   );
   assert.match(
     lines[3]!,
-    /^qemu tcg decompressor\s+ok 3\/3\s+-\s+4\.00 \(3\.00-5\.00\)\s+5\.00 \(4\.00-6\.00\)\s+-\s+-\s+-\s+-\s+-$/,
+    /^vmlab bt decompressor\s+ok 1\/1\s+0\.02\s+24\.00\s+32\.00\s+2\.40e9\s+2\.50e9\s+-\s+6\.00x\s+6\.40x\s+0\.80x\s+0\.80x$/,
   );
+  assert.match(
+    lines[4]!,
+    /^qemu tcg decompressor\s+ok 3\/3\s+-\s+4\.00 \(3\.00-5\.00\)\s+5\.00 \(4\.00-6\.00\)\s+-\s+-\s+-\s+-\s+-\s+0\.13x\s+0\.13x$/,
+  );
+  assert.match(
+    lines[5]!,
+    /^v86 decompressor\s+ok 1\/1\s+0\.10\s+30\.00\s+40\.00\s+2\.60e9\s+-\s+68\.0\s+7\.50x\s+8\.00x\s+-\s+-$/,
+  );
+});
+
+test("rows: one per vmlab engine and entry path, then QEMU and v86; --cpu is checked", () => {
+  assert.deepEqual(ENGINES, ["interp", "bt"]);
+  assert.deepEqual(vmlabRow("vmlab-bt-decompressor"), { engine: "bt", entry: "decompressor" });
+  assert.deepEqual(vmlabRow("vmlab-interp-vmlinux"), { engine: "interp", entry: "vmlinux" });
+  assert.equal(vmlabRow("v86-decompressor"), undefined);
+  assert.equal(vmlabRow("qemu-decompressor"), undefined);
+  for (const [id, label] of Object.entries(ROW_LABELS)) {
+    const vm = vmlabRow(id as keyof typeof ROW_LABELS);
+    if (vm !== undefined) assert.equal(label, `vmlab ${vm.engine} ${vm.entry}`);
+  }
+  const r = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, "bin", "vmlab.js"), "bench", "boot", "--cpu", "interp,jit"],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--cpu takes a comma-separated list of interp, bt; got "interp,jit"/);
 });

@@ -1,17 +1,18 @@
 /**
  * The boot benchmark behind `vmlab bench boot`: boots the default Debian guest (kernel,
- * initramfs, the same command line) in vmlab and in QEMU TCG several times, runs a trivial
- * command in it, and reports host seconds to "/init started" and to "command done".
+ * initramfs, the same command line) in vmlab, in QEMU TCG and in v86 several times, runs a
+ * trivial command in it, and reports host seconds to "/init started" and to "command done".
  *
- * Rows: vmlab through the kernel's own decompressor (the main comparison with QEMU, which
- * always boots that way), vmlab entering vmlinux after host-side decompression (its load
- * time shown apart), and QEMU. vmlab boots run in child processes (boot-child.ts), one at a
- * time, so a crash or a hang ends that boot only; boots of the different rows are
- * interleaved so a change in host load falls on all rows alike.
+ * Rows: per vmlab CPU engine (`interp`, `bt`), vmlab through the kernel's own decompressor
+ * (the main comparison with QEMU and v86, which always boot that way) and vmlab entering
+ * vmlinux after host-side decompression (its load time shown apart); then QEMU and v86
+ * (v86.ts). vmlab and v86 boots run in child processes (boot-child.ts, v86-child.ts), QEMU
+ * is one; one boot at a time, so a crash or a hang ends that boot only, and boots of the
+ * different rows are interleaved so a change in host load falls on all rows alike. Every row
+ * gets the ratios of its medians to QEMU's and to v86's.
  */
 
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -24,21 +25,38 @@ import {
   parseCpio,
 } from "../images/index.js";
 import type { TimeMode } from "../machine/machine.js";
-import type { BootChildConfig, ChildEvent } from "./boot-child.js";
-import { type BootRun, classify } from "./boot-run.js";
-import { INIT_STARTED_LINE, KERNEL_RUN_INIT_LINE, type StageHit } from "./console-watch.js";
+import type { BootChildConfig, Engine } from "./boot-child.js";
+import { type BootRun, runChildBoot, type WatchOptions } from "./boot-run.js";
+import { INIT_STARTED_LINE, KERNEL_RUN_INIT_LINE } from "./console-watch.js";
 import { ensureQemu, QEMU_BINARY, QEMU_CPU, qemuBootArgs, runQemuBoot } from "./qemu.js";
-import { type Align, formatCount, formatSpread, formatTable, type Spread, spread } from "./table.js";
+import {
+  type Align,
+  formatCount,
+  formatRatio,
+  formatSpread,
+  formatTable,
+  type Spread,
+  spread,
+} from "./table.js";
+import { ensureV86, runV86Boot, V86_INITRD_ADDRESS, type V86Setup, v86MemoryMiB } from "./v86.js";
 
+export type { Engine } from "./boot-child.js";
 export type EntryChoice = EntryPath | "both";
+
+/** vmlab's CPU engines, in row order (MachineOptions.engine). */
+export const ENGINES: readonly Engine[] = ["interp", "bt"];
 
 export interface BootBenchOptions {
   readonly runs: number;
   /** Host seconds allowed per boot. */
   readonly timeoutS: number;
   readonly qemu: boolean;
-  /** Whether to boot vmlab at all (false: the QEMU row only). */
+  /** Whether to boot v86 (the v86 row). */
+  readonly v86: boolean;
+  /** Whether to boot vmlab at all (false: the reference rows only). */
   readonly vmlab: boolean;
+  /** vmlab's CPU engines, a row (or two, see `entry`) each (default: all of ENGINES). */
+  readonly engines?: readonly Engine[];
   readonly entry: EntryChoice;
   /** Extra kernel arguments after DEFAULT_KERNEL_ARGS. */
   readonly append?: string;
@@ -48,13 +66,23 @@ export interface BootBenchOptions {
   readonly time: TimeMode;
 }
 
-export type RowId = "vmlab-decompressor" | "vmlab-vmlinux" | "qemu-decompressor";
+export type VmlabRowId = `vmlab-${Engine}-${EntryPath}`;
+export type RowId = VmlabRowId | "qemu-decompressor" | "v86-decompressor";
 
 export const ROW_LABELS: Record<RowId, string> = {
-  "vmlab-decompressor": "vmlab decompressor",
-  "vmlab-vmlinux": "vmlab vmlinux",
+  "vmlab-interp-decompressor": "vmlab interp decompressor",
+  "vmlab-interp-vmlinux": "vmlab interp vmlinux",
+  "vmlab-bt-decompressor": "vmlab bt decompressor",
+  "vmlab-bt-vmlinux": "vmlab bt vmlinux",
   "qemu-decompressor": "qemu tcg decompressor",
+  "v86-decompressor": "v86 decompressor",
 };
+
+/** The engine and entry path of a vmlab row. */
+export function vmlabRow(id: RowId): { engine: Engine; entry: EntryPath } | undefined {
+  const m = /^vmlab-(\w+)-(\w+)$/.exec(id);
+  return m === null ? undefined : { engine: m[1] as Engine, entry: m[2] as EntryPath };
+}
 
 export interface RowSummary {
   readonly id: RowId;
@@ -66,9 +94,11 @@ export interface RowSummary {
   readonly initInstructions?: Spread;
   readonly doneInstructions?: Spread;
   readonly mips?: Spread;
-  /** vmlab median / QEMU median, when both have figures. */
+  /** This row's median / QEMU's median, and / v86's, when both have figures. */
   readonly initVsQemu?: number;
   readonly doneVsQemu?: number;
+  readonly initVsV86?: number;
+  readonly doneVsV86?: number;
   readonly runs: readonly BootRun[];
 }
 
@@ -87,8 +117,18 @@ export interface BootBenchReport {
     | { readonly version: string; readonly args: readonly string[] }
     | { readonly missing: string }
     | null;
+  /** The v86 package's version and the RAM the v86 row got (see v86.ts), or why it did not run. */
+  readonly v86: V86Report | { readonly missing: string } | null;
   readonly host: { readonly cpu: string; readonly cpus: number; readonly node: string };
   readonly rows: readonly RowSummary[];
+}
+
+/** What the reports say about the v86 row. */
+export interface V86Report {
+  readonly version: string;
+  /** RAM given to v86 (see v86MemoryMiB). */
+  readonly memoryMiB: number;
+  readonly bios: string;
 }
 
 export class BootBenchError extends Error {
@@ -125,92 +165,18 @@ export function bootCmdline(
 }
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./boot-child.js", import.meta.url));
-/** Time the parent grants a vmlab child beyond its own timeout (start-up, load, reporting) before killing it. */
-const CHILD_GRACE_MS = 30_000;
-/** Console lines kept per boot for the JSON report. */
-const TAIL_LINES = 12;
+/**
+ * V8 flags of a vmlab child: the ones bin/vmlab.js sets, so that a benchmarked boot runs
+ * the engine as `vmlab run` does (the interpreter's inlining budget, see bin/vmlab.js).
+ */
+export const VMLAB_NODE_FLAGS: readonly string[] = ["--max-inlined-bytecode-size-cumulative=4000"];
 
-/** Boots once in vmlab in a child process. */
-export function runVmlabBoot(config: BootChildConfig): Promise<BootRun> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [CHILD_SCRIPT, JSON.stringify(config)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let loadSeconds: number | undefined;
-    const stages: { init?: StageHit; done?: StageHit; panic?: StageHit } = {};
-    const tail: string[] = [];
-    let end: Extract<ChildEvent, { event: "end" }> | undefined;
-    let error: string | undefined;
-    let killed = false;
-    let stderr = "";
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill("SIGKILL");
-    }, config.timeoutMs + CHILD_GRACE_MS);
-
-    let buffered = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-        const text = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let e: ChildEvent;
-        try {
-          e = JSON.parse(text) as ChildEvent;
-        } catch {
-          continue; // Not an event (a stray log line).
-        }
-        if (e.event === "loaded") loadSeconds = e.loadSeconds;
-        else if (e.event === "stage")
-          stages[e.stage] ??= { seconds: e.seconds, line: e.line, ...pickInstr(e) };
-        else if (e.event === "line") {
-          tail.push(e.text);
-          if (tail.length > TAIL_LINES) tail.shift();
-        } else if (e.event === "end") end = e;
-        else error = e.message;
-      }
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-4000);
-    });
-    child.on("error", (e) => {
-      error = e.message;
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const seconds = end?.seconds ?? (performance.now() - t0) / 1000;
-      const timedOut = end?.reason === "timeout" || killed;
-      const stop =
-        end !== undefined
-          ? end.reason
-          : killed
-            ? "killed (no answer after the timeout)"
-            : error !== undefined
-              ? `vmlab error: ${error.split("\n")[0]}`
-              : `child ${signal !== null ? `signal ${signal}` : `exit ${code}`}: ${stderr.trim().split("\n").at(-1) ?? ""}`;
-      const exitStatus = end?.exitStatus ?? undefined;
-      const instructions = end?.instructions;
-      resolve({
-        status: classify({ done: stages.done, exitStatus: exitStatus ?? undefined, timedOut }),
-        seconds,
-        ...(loadSeconds !== undefined ? { loadSeconds } : {}),
-        ...(stages.init !== undefined ? { init: stages.init } : {}),
-        ...(stages.done !== undefined ? { done: stages.done } : {}),
-        ...(exitStatus !== null && exitStatus !== undefined ? { exitStatus } : {}),
-        ...(instructions !== undefined ? { instructions } : {}),
-        ...(end !== undefined && end.runSeconds > 0 ? { mips: end.instructions / end.runSeconds / 1e6 } : {}),
-        stop,
-        failureLine: end?.failureLine || stages.panic?.line || (tail.at(-1) ?? ""),
-        ...(end?.firstFault ? { firstFault: end.firstFault } : {}),
-        consoleTail: tail,
-      });
-    });
-  });
-}
-
-function pickInstr(h: { instructions?: number }): { instructions?: number } {
-  return h.instructions !== undefined ? { instructions: h.instructions } : {};
+/** Boots once in vmlab in a child process (boot-child.ts). */
+export function runVmlabBoot(
+  config: BootChildConfig,
+  opts: Omit<WatchOptions, "timeoutMs"> = {},
+): Promise<BootRun> {
+  return runChildBoot(CHILD_SCRIPT, VMLAB_NODE_FLAGS, config, { ...opts, timeoutMs: config.timeoutMs });
 }
 
 /** One line of progress for a finished boot. */
@@ -252,20 +218,25 @@ export function summarizeRow(id: RowId, runs: readonly BootRun[]): RowSummary {
   return { id, label: ROW_LABELS[id], statuses, ...defined, runs };
 }
 
-/** Adds the vmlab/QEMU ratios of the medians to the vmlab rows. */
+/** The ratio of two medians, when both are there. */
+export function medianRatio(a: Spread | undefined, b: Spread | undefined): number | undefined {
+  return a !== undefined && b !== undefined && b.median > 0 ? a.median / b.median : undefined;
+}
+
+/** Adds to every row the ratios of its medians to QEMU's and to v86's (not to itself). */
 export function withRatios(rows: readonly RowSummary[]): RowSummary[] {
   const q = rows.find((r) => r.id === "qemu-decompressor");
+  const v = rows.find((r) => r.id === "v86-decompressor");
   return rows.map((r) => {
-    if (r === q || q === undefined) return r;
-    const ratio = (a?: Spread, b?: Spread): number | undefined =>
-      a !== undefined && b !== undefined && b.median > 0 ? a.median / b.median : undefined;
-    const initVsQemu = ratio(r.initSeconds, q.initSeconds);
-    const doneVsQemu = ratio(r.doneSeconds, q.doneSeconds);
-    return {
-      ...r,
-      ...(initVsQemu !== undefined ? { initVsQemu } : {}),
-      ...(doneVsQemu !== undefined ? { doneVsQemu } : {}),
+    const vsQ = q !== undefined && r !== q;
+    const vsV = v !== undefined && r !== v;
+    const ratios = {
+      initVsQemu: vsQ ? medianRatio(r.initSeconds, q.initSeconds) : undefined,
+      doneVsQemu: vsQ ? medianRatio(r.doneSeconds, q.doneSeconds) : undefined,
+      initVsV86: vsV ? medianRatio(r.initSeconds, v.initSeconds) : undefined,
+      doneVsV86: vsV ? medianRatio(r.doneSeconds, v.doneSeconds) : undefined,
     };
+    return { ...r, ...Object.fromEntries(Object.entries(ratios).filter(([, x]) => x !== undefined)) };
   });
 }
 
@@ -276,8 +247,6 @@ function statusCell(s: RowSummary["statuses"]): string {
     .map((k) => `${k} ${s[k]}/${total}`);
   return parts.join(", ") || "-";
 }
-
-const ratioCell = (x: number | undefined): string => (x === undefined ? "-" : `${x.toFixed(1)}x`);
 
 /** The report as a text table: medians with (min-max) over the runs that reached each point. */
 export function formatBootTable(rows: readonly RowSummary[]): string {
@@ -292,6 +261,8 @@ export function formatBootTable(rows: readonly RowSummary[]): string {
     "MIPS",
     "/init vs qemu",
     "done vs qemu",
+    "/init vs v86",
+    "done vs v86",
   ];
   const body = rows.map((r) => [
     r.label,
@@ -302,10 +273,12 @@ export function formatBootTable(rows: readonly RowSummary[]): string {
     r.initInstructions !== undefined ? formatCount(r.initInstructions.median) : "-",
     r.doneInstructions !== undefined ? formatCount(r.doneInstructions.median) : "-",
     formatSpread(r.mips, 1),
-    ratioCell(r.initVsQemu),
-    ratioCell(r.doneVsQemu),
+    formatRatio(r.initVsQemu),
+    formatRatio(r.doneVsQemu),
+    formatRatio(r.initVsV86),
+    formatRatio(r.doneVsV86),
   ]);
-  const align: Align[] = ["left", "left", ...Array<Align>(8).fill("right")];
+  const align: Align[] = ["left", "left", ...Array<Align>(header.length - 2).fill("right")];
   return formatTable([header, ...body], align);
 }
 
@@ -318,11 +291,15 @@ export function formatNotes(report: BootBenchReport): string {
       (report.initMarker === "kernel"
         ? " (this image's /init prints no start line, so loglevel=7 was added to see the kernel's)"
         : ""),
-    `"done" = /init's "${report.doneMarker} 0" line; times are host seconds from the start (vmlab: before loadLinux; qemu: process spawn)`,
+    `"done" = /init's "${report.doneMarker} 0" line; times are host seconds from the start (vmlab: before loadLinux; qemu: process spawn; v86: before the emulator is created)`,
     "figures: median (min-max) over the runs that reached that point; qemu instruction counts are '-' (-icount would change its timing)",
+    "host load s: vmlab's loadLinux (vmlinux: host-side decompression), v86's set-up until it starts the CPU; MIPS: instructions over the run after that",
+    "vs qemu, vs v86: this row's median time / the reference row's median time (below 1: faster than the reference); compare vmlab's decompressor rows, which boot as QEMU and v86 do",
   ];
   if (report.qemu !== null && "missing" in report.qemu) notes.push(`qemu: ${report.qemu.missing}`);
   else if (report.qemu !== null) notes.push(`qemu: ${report.qemu.version}, -cpu ${QEMU_CPU}`);
+  if (report.v86 !== null && "missing" in report.v86) notes.push(`v86: ${report.v86.missing}`);
+  else if (report.v86 !== null) notes.push(v86Note(report.v86, report.memoryMiB));
   for (const row of report.rows) {
     row.runs.forEach((r, i) => {
       if (r.status === "ok") return;
@@ -336,23 +313,64 @@ export function formatNotes(report: BootBenchReport): string {
   return notes.map((n) => `  ${n}`).join("\n");
 }
 
+/** The v86 line of the notes (also used by the compute benchmark). */
+export function v86Note(v86: V86Report, memoryMiB: number): string {
+  const ram =
+    v86.memoryMiB === memoryMiB
+      ? `${v86.memoryMiB} MiB`
+      : `${v86.memoryMiB} MiB (v86 loads the initrd at ${V86_INITRD_ADDRESS / 2 ** 20} MiB, so it needs more than the others' ${memoryMiB} MiB; --mem ${v86.memoryMiB} gives every row the same)`;
+  return `v86: npm v86 ${v86.version} (wasm JIT), SeaBIOS ${v86.bios}, RAM ${ram}; instructions from its counter`;
+}
+
+/** The image's files and command line for a benchmark run, or an error when there is no image. */
+export function benchImage(
+  command: string,
+  append: string | undefined,
+): {
+  image: NonNullable<ReturnType<typeof defaultImage>>;
+  hasMarker: boolean;
+  cmdline: string;
+  initLine: string;
+} {
+  const image = defaultImage();
+  if (image === undefined) {
+    throw new BootBenchError("no guest image built yet: run `vmlab image build` first");
+  }
+  const hasMarker = initPrintsStartedLine(readFileSync(image.initrd));
+  return { image, hasMarker, ...bootCmdline(hasMarker, command, append) };
+}
+
+/** The v86 set-up for a benchmark (or why it is missing), logging what it finds. */
+export function v86ForBench(
+  initrd: string,
+  memoryMiB: number,
+  log: (msg: string) => void,
+): { setup: V86Setup; report: V86Report } | { missing: string } {
+  const setup = ensureV86(log);
+  if ("missing" in setup) {
+    log(`v86: ${setup.missing}`);
+    return setup;
+  }
+  const mib = v86MemoryMiB(memoryMiB, statSync(initrd).size);
+  return { setup, report: { version: setup.version, memoryMiB: mib, bios: setup.bios } };
+}
+
 export async function runBootBench(
   opts: BootBenchOptions,
   log: (msg: string) => void,
 ): Promise<BootBenchReport> {
   if (!Number.isInteger(opts.runs) || opts.runs < 1)
     throw new BootBenchError("--runs must be a positive integer");
-  const image = defaultImage();
-  if (image === undefined) {
-    throw new BootBenchError("no guest image built yet: run `vmlab image build` first");
-  }
-  const hasMarker = initPrintsStartedLine(readFileSync(image.initrd));
-  const { cmdline, initLine } = bootCmdline(hasMarker, opts.command, opts.append);
+  const { image, hasMarker, cmdline, initLine } = benchImage(opts.command, opts.append);
   const timeoutMs = opts.timeoutS * 1000;
 
   const ids: RowId[] = [];
-  if (opts.vmlab && opts.entry !== "vmlinux") ids.push("vmlab-decompressor");
-  if (opts.vmlab && opts.entry !== "decompressor") ids.push("vmlab-vmlinux");
+  const engines = opts.engines ?? ENGINES;
+  if (opts.vmlab && engines.length === 0) throw new BootBenchError("no vmlab engine chosen (--cpu)");
+  for (const engine of opts.vmlab ? engines : []) {
+    if (opts.entry !== "vmlinux") ids.push(`vmlab-${engine}-decompressor`);
+    if (opts.entry !== "decompressor") ids.push(`vmlab-${engine}-vmlinux`);
+  }
   let qemu: BootBenchReport["qemu"] = null;
   const qemuConfig = { kernel: image.kernel, initrd: image.initrd, cmdline, memoryMiB: opts.memoryMiB };
   if (opts.qemu) {
@@ -361,6 +379,30 @@ export async function runBootBench(
     if ("missing" in q) log(q.missing);
     else ids.push("qemu-decompressor");
   }
+  const v86 = opts.v86 ? v86ForBench(image.initrd, opts.memoryMiB, log) : undefined;
+  if (v86 !== undefined && !("missing" in v86)) ids.push("v86-decompressor");
+  const bootOnce = (id: RowId): Promise<BootRun> => {
+    const vm = vmlabRow(id);
+    if (vm !== undefined) {
+      return runVmlabBoot({
+        kernel: image.kernel,
+        initrd: image.initrd,
+        cmdline,
+        entry: vm.entry,
+        engine: vm.engine,
+        memoryMiB: opts.memoryMiB,
+        timeoutMs,
+        time: opts.time,
+        initLine,
+      });
+    }
+    if (id === "v86-decompressor" && v86 !== undefined && !("missing" in v86)) {
+      const { kernel, initrd } = image;
+      const memoryMiB = v86.report.memoryMiB;
+      return runV86Boot(v86.setup, { kernel, initrd, cmdline, memoryMiB, timeoutMs, initLine });
+    }
+    return runQemuBoot(qemuConfig, initLine, timeoutMs, QEMU_BINARY);
+  };
 
   log(
     `boot benchmark: ${image.version}, rows: ${ids.map((id) => ROW_LABELS[id]).join(", ")}; ${opts.runs} run(s) each`,
@@ -371,19 +413,7 @@ export async function runBootBench(
   let n = 0;
   for (let i = 0; i < opts.runs; i++) {
     for (const id of ids) {
-      const r =
-        id === "qemu-decompressor"
-          ? await runQemuBoot(qemuConfig, initLine, timeoutMs, QEMU_BINARY)
-          : await runVmlabBoot({
-              kernel: image.kernel,
-              initrd: image.initrd,
-              cmdline,
-              entry: id === "vmlab-vmlinux" ? "vmlinux" : "decompressor",
-              memoryMiB: opts.memoryMiB,
-              timeoutMs,
-              time: opts.time,
-              initLine,
-            });
+      const r = await bootOnce(id);
       runs.get(id)!.push(r);
       log(`[${++n}/${total}] ${describeRun(ROW_LABELS[id], i, r)}`);
     }
@@ -401,6 +431,7 @@ export async function runBootBench(
     memoryMiB: opts.memoryMiB,
     time: opts.time,
     qemu,
+    v86: v86 === undefined ? null : "missing" in v86 ? v86 : v86.report,
     host: { cpu, cpus: cpus().length, node: process.version },
     rows: withRatios(ids.map((id) => summarizeRow(id, runs.get(id)!))),
   };

@@ -5,17 +5,24 @@
  *
  *   node dist/src/bench/boot-child.js '<BootChildConfig as JSON>'
  *
- * Events, one JSON object per line (see `ChildEvent`): "loaded" after loadLinux (with the
- * host-side load and decompression time), "stage" when a console marker first appears,
- * "line" for every console line, then "end" (or "error" if vmlab itself threw).
+ * Events, one JSON object per line (`ChildEvent` in boot-run.ts): "loaded" after loadLinux
+ * (with the host-side load and decompression time), "stage" when a console marker first
+ * appears, "line" for every console line (with its time and instruction count), then "end"
+ * (or "error" if vmlab itself threw).
  * Times are host seconds from just before loadLinux, so the vmlinux path's host-side
  * decompression is inside them, as QEMU's own loading is inside its times.
  */
 
 import { readFileSync } from "node:fs";
 import type { EntryPath } from "../boot/index.js";
-import { Machine, type StopCause, type TimeMode } from "../machine/machine.js";
-import { ConsoleWatch, type Stage, type StageHit } from "./console-watch.js";
+import { Machine, type MachineOptions, type TimeMode } from "../machine/machine.js";
+import type { ChildEvent } from "./boot-run.js";
+import { ConsoleWatch } from "./console-watch.js";
+
+export type { ChildEvent } from "./boot-run.js";
+
+/** vmlab's CPU engines (MachineOptions.engine). */
+export type Engine = NonNullable<MachineOptions["engine"]>;
 
 export interface BootChildConfig {
   readonly kernel: string;
@@ -25,27 +32,11 @@ export interface BootChildConfig {
   readonly memoryMiB: number;
   readonly timeoutMs: number;
   readonly time: TimeMode;
+  /** The CPU engine (default: the interpreter). */
+  readonly engine?: Engine;
   /** The console line that marks "/init started". */
   readonly initLine: string;
 }
-
-export type ChildEvent =
-  | { readonly event: "loaded"; readonly loadSeconds: number; readonly summary: string }
-  | ({ readonly event: "stage"; readonly stage: Stage } & StageHit)
-  | { readonly event: "line"; readonly text: string }
-  | {
-      readonly event: "end";
-      readonly reason: StopCause;
-      /** Host seconds from the start to the end of the run. */
-      readonly seconds: number;
-      /** Host seconds spent in machine.run (without loading). */
-      readonly runSeconds: number;
-      readonly instructions: number;
-      readonly exitStatus: number | null;
-      readonly failureLine: string;
-      readonly firstFault: string | null;
-    }
-  | { readonly event: "error"; readonly message: string };
 
 /** After a kernel panic, keep running this long for the rest of its report, then stop. */
 const AFTER_PANIC_MS = 3000;
@@ -57,7 +48,11 @@ function emit(e: ChildEvent): void {
 async function bootOnce(config: BootChildConfig): Promise<void> {
   const kernel = readFileSync(config.kernel);
   const initrd = readFileSync(config.initrd);
-  const machine = new Machine({ memoryMiB: config.memoryMiB, time: config.time });
+  const machine = new Machine({
+    memoryMiB: config.memoryMiB,
+    time: config.time,
+    ...(config.engine !== undefined ? { engine: config.engine } : {}),
+  });
   const t0 = performance.now();
   const elapsed = (): number => (performance.now() - t0) / 1000;
 
@@ -75,10 +70,12 @@ async function bootOnce(config: BootChildConfig): Promise<void> {
   const one = new Uint8Array(1);
   machine.onSerial((byte) => {
     one[0] = byte;
-    watch.feed(one, elapsed(), machine.cpu.instructionsRetired);
+    const seconds = elapsed();
+    const instructions = machine.cpu.instructionsRetired;
+    watch.feed(one, seconds, instructions);
     if (watch.lineCount !== lines) {
       lines = watch.lineCount;
-      emit({ event: "line", text: watch.tail.at(-1)! });
+      emit({ event: "line", text: watch.tail.at(-1)!, seconds, instructions });
     }
   });
 

@@ -58,3 +58,9 @@ export function formatCount(n: number | undefined): string {
   if (n < 1e4) return String(Math.round(n));
   return n.toExponential(2).replace("e+", "e");
 }
+
+/** A ratio of two times: "0.87x" (two decimals below 10, where "at most 1.0" is decided), "21.3x"; "-" for none. */
+export function formatRatio(x: number | undefined): string {
+  if (x === undefined) return "-";
+  return `${x.toFixed(x < 10 ? 2 : 1)}x`;
+}

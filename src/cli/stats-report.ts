@@ -1,5 +1,6 @@
 /** Formats the exit-statistics table that `vmlab run --stats` prints and `--stats-json` writes. */
 
+import type { TranslationStats } from "../cpu/bt/translator.js";
 import type { StatsReport } from "../machine/stats-report.js";
 
 /** The report type lives with the machine (the VM worker builds it); formatting stays here. */
@@ -41,5 +42,19 @@ export function formatStatsTable(report: StatsReport): string {
           .map(([k, v]) => `${k}=${v}`)
           .join(" ")}`,
     ),
+    ...(report.translation !== undefined ? [formatTranslation(report.translation)] : []),
+  ].join("\n");
+}
+
+/** The translation-cache lines of `--cpu bt` (callouts are what bt pays instead of exits). */
+function formatTranslation(t: TranslationStats): string {
+  const callouts = Object.entries(t.callouts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(" ");
+  return [
+    `translation cache: ${t.regionsTranslated} regions, ${t.blocksTranslated} blocks, ${t.instructionsTranslated} instructions, ${t.guestBytesTranslated} guest bytes translated in ${t.translateMs.toFixed(0)} ms`,
+    `  hits ${t.cacheHits}, cold entries ${t.coldEntries}, blocks decoded ${t.blocksDecoded}, invalidations ${t.invalidations}, retranslations ${t.retranslations}, inline MMIO ${t.mmioInline}, instructions in translations ${t.instructionsInTranslations}`,
+    `  callouts (not exits): ${callouts || "none"}`,
   ].join("\n");
 }

@@ -23,6 +23,8 @@ export interface ConformanceOptions {
   readonly filter?: string;
   /** Generated real-mode arithmetic cases in the QEMU program. */
   readonly qemuArithCases?: number;
+  /** vmlab's CPU engine (default the interpreter; "bt" runs the binary translator). */
+  readonly engine?: "interp" | "bt";
 }
 
 export interface ProgramResult {
@@ -63,6 +65,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
         seed: opts.seed,
         count: opts.count,
         ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
+        ...(opts.engine !== undefined ? { engine: opts.engine } : {}),
       });
     } catch (e) {
       host = {
@@ -115,7 +118,7 @@ export async function runQemuOracle(opts: ConformanceOptions): Promise<QemuRepor
       });
       continue;
     }
-    const [q, v] = [await runQemu(p.name, image), await runVmlab(image)];
+    const [q, v] = [await runQemu(p.name, image), await runVmlab(image, 60_000, opts.engine)];
     const diffs: string[] = [];
     const n = Math.max(q.lines.length, v.lines.length);
     let ok = 0;

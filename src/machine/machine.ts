@@ -20,6 +20,7 @@
 import { applyEntryState, type EntryPath, type LinuxBoot, loadLinux } from "../boot/index.js";
 import { Bus } from "../bus/bus.js";
 import type { InterruptLine } from "../bus/irq.js";
+import { BinaryTranslator, type TranslatorOptions } from "../cpu/bt/translator.js";
 import type { Cpu } from "../cpu/cpu.js";
 import { Flag } from "../cpu/cpu.js";
 import { createCpu } from "../cpu/create.js";
@@ -64,6 +65,10 @@ export interface MachineOptions {
   readonly nics?: readonly NicConfig[];
   /** virtio-blk disks backed by host files, after the NICs. */
   readonly disks?: readonly { readonly path: string; readonly readOnly?: boolean }[];
+  /** CPU engine: the interpreter (default) or the binary translator (src/cpu/bt/). */
+  readonly engine?: "interp" | "bt";
+  /** Binary translator tuning (tests translate at first sight with `hotThreshold: 0`). */
+  readonly translator?: TranslatorOptions;
 }
 
 /** First PCI slot for add-on devices (0: host bridge, 1: PIIX3). */
@@ -95,6 +100,8 @@ export interface RunLimits {
 /** Instructions per engine slice: between slices the machine runs due timers, injects interrupts and checks limits. */
 const SLICE = 100_000;
 const YIELD_EVERY_MS = 20;
+/** While halted with an idle wait: how often the event loop gets a turn. */
+const IDLE_YIELD_EVERY_MS = 10;
 
 export class MachineConfigError extends Error {
   override readonly name = "MachineConfigError";
@@ -119,6 +126,7 @@ export class Machine {
   readonly disks: VirtioBlk[] = [];
   /** Called between CPU slices: host-side work such as draining a switch port into a NIC. */
   private readonly pollers: (() => void)[] = [];
+  private idleWait: ((ms: number) => void) | undefined;
   /** External interrupts injected, for reports. */
   interruptsInjected = 0;
   private readonly serialListeners: ((byte: number) => void)[] = [];
@@ -138,7 +146,10 @@ export class Machine {
       ...(options.onTracedWrite !== undefined ? { onTracedWrite: options.onTracedWrite } : {}),
     });
     this.cpu = createCpu(this.memory, this.monitor);
-    this.engine = new Interpreter(this.cpu);
+    this.engine =
+      options.engine === "bt"
+        ? new BinaryTranslator(this.cpu, options.translator ?? {})
+        : new Interpreter(this.cpu);
     this.monitor.attach(this.engine);
 
     this.timeMode = options.time ?? "real";
@@ -241,6 +252,16 @@ export class Machine {
     this.pollers.push(poll);
   }
 
+  /**
+   * A blocking wait for host input (e.g. a switch port's `waitSync`) that the run loop uses
+   * instead of a timer while the vCPU is halted, so a frame that arrives wakes the guest at
+   * once rather than at its next timer tick. Only for a VM on a worker thread: it blocks the
+   * thread for up to the given milliseconds (at most 10).
+   */
+  setIdleWait(wait: (ms: number) => void): void {
+    this.idleWait = wait;
+  }
+
   onSerial(listener: (byte: number) => void): void {
     this.serialListeners.push(listener);
   }
@@ -334,6 +355,17 @@ export class Machine {
           // caught up, seconds of guest time later (the ping timed out with the replies still
           // queued). Let them in before skipping time, and if one woke the guest (an IRQ is
           // pending), deliver it now rather than after the skip.
+          if (waitMs > 0 && this.idleWait !== undefined) {
+            // Sleep until the timer or a frame, whichever comes first; the pollers deliver the
+            // frame at the top of the loop. Still let the event loop in (console input, stop).
+            this.idleWait(waitMs);
+            if (performance.now() - lastYield >= IDLE_YIELD_EVERY_MS) {
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              lastYield = performance.now();
+            }
+            if (!this.platform.pic.hasInterrupt()) this.clock.skipTo(Math.min(wake, this.clock.hostNs()));
+            continue;
+          }
           if (waitMs > 0) {
             await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
             lastYield = performance.now();

@@ -1,5 +1,6 @@
 /** The report of a run's counters (`vmlab run --stats`/`--stats-json`, VM-thread snapshots). */
 
+import { BinaryTranslator, type TranslationStats } from "../cpu/bt/translator.js";
 import type { ExitStatsRow } from "../vmm/exit-stats.js";
 import type { Machine } from "./machine.js";
 
@@ -12,6 +13,8 @@ export interface StatsReport {
   readonly interrupts: { readonly injected: number; readonly byIrq: Readonly<Record<string, number>> };
   /** Per-device counters by cause (register accesses by name, kicks, DMA bytes, ...). */
   readonly devices: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** The binary translator's translation-cache counters (`--cpu bt` only). Callouts are not exits. */
+  readonly translation?: TranslationStats;
 }
 
 export function buildStatsReport(machine: Machine, instructions: number, seconds: number): StatsReport {
@@ -31,5 +34,6 @@ export function buildStatsReport(machine: Machine, instructions: number, seconds
     exits: machine.stats.rows(),
     interrupts: { injected: machine.interruptsInjected, byIrq },
     devices,
+    ...(machine.engine instanceof BinaryTranslator ? { translation: machine.engine.translationStats() } : {}),
   };
 }

@@ -35,6 +35,8 @@ export interface VmThreadConfig {
   firmwarePath?: string;
   memoryMiB: number;
   time: TimeMode;
+  /** CPU engine (default the interpreter). */
+  engine?: "interp" | "bt";
   nics: VmThreadNic[];
   disks: { path: string; readOnly?: boolean }[];
   tracePorts?: number[];

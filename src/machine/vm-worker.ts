@@ -135,6 +135,7 @@ async function main(): Promise<VmThreadResult> {
     const m = new Machine({
       memoryMiB: config.memoryMiB,
       time: config.time,
+      ...(config.engine !== undefined ? { engine: config.engine } : {}),
       nics: nicConfigs,
       disks: config.disks,
       ...(firmware !== undefined ? { firmware } : {}),
@@ -203,6 +204,9 @@ async function runMachine(m: Machine, nics: NicSide[], linux: boolean): Promise<
   };
 
   for (const n of nics) if (n.port !== undefined) m.addPoller(() => n.port!.poll());
+  // A halted vCPU sleeps on the (first) port's receive ring, so an arriving frame wakes it.
+  const waitPort = nics.find((n) => n.port !== undefined)?.port;
+  if (waitPort !== undefined) m.setIdleWait((ms) => waitPort.waitSync(ms));
   m.addPoller(() => {
     // Console input, as much as the UART's receive FIFO takes.
     while (input.length > 0 && m.com1.receiveSpace > 0) {

@@ -12,6 +12,7 @@ import { integerOption, numberOption, repeatableInteger } from "../parse.js";
 import { formatStatsTable } from "../stats-report.js";
 
 interface RunOptions {
+  cpu: "interp" | "bt";
   bios?: string;
   kernel?: string;
   initrd?: string;
@@ -59,8 +60,11 @@ export function registerRunCommand(program: Command): void {
         .default("vmlinux"),
     )
     .addOption(
-      new Option("--cpu <engine>", "CPU engine (the binary translator and the VT-x model are not there yet)")
-        .choices(["interp"])
+      new Option(
+        "--cpu <engine>",
+        "CPU engine: the interpreter, or the binary translator (guest blocks compiled to JavaScript)",
+      )
+        .choices(["interp", "bt"])
         .default("interp"),
     )
     .addOption(
@@ -152,6 +156,7 @@ async function runMachine(opts: RunOptions): Promise<number> {
     return await runVm(opts, {
       memoryMiB: opts.mem,
       time: opts.time,
+      engine: opts.cpu,
       ...(opts.bios !== undefined ? { firmwarePath: opts.bios } : {}),
       ...boot,
       nics:

@@ -90,11 +90,22 @@ export function runQemu(name: string, image: Uint8Array, timeoutMs = 30_000): Pr
   });
 }
 
-export async function runVmlab(image: Uint8Array, timeoutMs = 60_000): Promise<GuestRun> {
+export async function runVmlab(
+  image: Uint8Array,
+  timeoutMs = 60_000,
+  engine: "interp" | "bt" = "interp",
+): Promise<GuestRun> {
   let out = "";
   try {
     const { Machine } = await import("../../machine/machine.js");
-    const machine = new Machine({ memoryMiB: 16, firmware: image, debugExitPort: 0xf4 });
+    const machine = new Machine({
+      memoryMiB: 16,
+      firmware: image,
+      debugExitPort: 0xf4,
+      engine,
+      // The translator translates at first sight here, so the programs exercise translations.
+      translator: { hotThreshold: 0 },
+    });
     machine.onSerial((b) => {
       out += String.fromCharCode(b);
     });

@@ -49,11 +49,13 @@ export async function runUserOracle(opts: {
   count: number;
   filter?: string;
   maxFailures?: number;
+  /** vmlab's engine; "bt" translates every case (no hotness threshold, counted single steps). */
+  engine?: "interp" | "bt";
 }): Promise<UserReport> {
   const forms = await loadForms();
   const gen = generateUserCases(forms, opts);
   const host = await runOnHost(gen.cases);
-  const vm = await VmlabUserRunner.create(host.selectors);
+  const vm = await VmlabUserRunner.create(host.selectors, opts.engine ?? "interp");
   const perForm: Record<string, FormTally> = {};
   const failures: UserFailure[] = [];
   let passed = 0;

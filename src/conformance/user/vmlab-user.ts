@@ -53,13 +53,25 @@ export class VmlabUserRunner implements ExitHandler {
 
   private constructor(private readonly selectors: readonly number[]) {}
 
-  /** Load the interpreter (it may not exist yet in a partial tree: the error says so). */
-  static async create(selectors: readonly number[]): Promise<VmlabUserRunner> {
+  /**
+   * Load the engine (it may not exist yet in a partial tree: the error says so). The binary
+   * translator runs with no hotness threshold and counted translations for the single steps
+   * below, so that every case runs translated code.
+   */
+  static async create(
+    selectors: readonly number[],
+    engine: "interp" | "bt" = "interp",
+  ): Promise<VmlabUserRunner> {
     const r = new VmlabUserRunner(selectors);
     const { createCpu } = await import("../../cpu/create.js");
-    const { Interpreter } = await import("../../cpu/interp/interpreter.js");
     r.cpu = createCpu(r.memory, r);
-    r.engine = new Interpreter(r.cpu);
+    if (engine === "bt") {
+      const { BinaryTranslator } = await import("../../cpu/bt/translator.js");
+      r.engine = new BinaryTranslator(r.cpu, { hotThreshold: 0, translateTails: true });
+    } else {
+      const { Interpreter } = await import("../../cpu/interp/interpreter.js");
+      r.engine = new Interpreter(r.cpu);
+    }
     return r;
   }
 

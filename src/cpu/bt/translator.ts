@@ -1,0 +1,846 @@
+/**
+ * The binary translator engine (`--cpu bt`): guest code is translated, one basic block at a
+ * time, into JavaScript functions (codegen.ts) that V8 compiles to machine code, kept in a
+ * translation cache keyed by the block's physical address and CS.D, and chained so that hot
+ * paths go from block to block without a cache lookup (a block's successors are remembered
+ * and re-validated by two compares) or, for a block that jumps back to itself, without
+ * leaving its function at all. JavaScript has no tail calls, so a block cannot jump into its
+ * successor's code the way a machine-code translator patches a jump; the run loop below is
+ * the trampoline that follows the chain.
+ *
+ * The translator reuses the interpreter's decoder, its block boundaries and its handlers:
+ * a block covers exactly the instructions the interpreter's block at that address covers
+ * (interpreter.ts: up to 32 instructions, ending at a control transfer, a system
+ * instruction, a page end, or where decoding the next instruction would fault), and it
+ * retires them the way the interpreter does (the whole block's count at its exit, the
+ * instructions before a faulting one on an exception). Because the Machine ends every slice
+ * at an exact instruction count, the same counts mean that interrupts are taken at the same
+ * architectural points, and exit handlers and the deterministic clock observe the same
+ * instruction counts: `--time deterministic` runs are identical under both engines.
+ *
+ * What the translation depends on: the physical bytes (validated on every entry by
+ * GuestMemory's per-page code generation, which any write to a page holding translated code
+ * bumps: self-modifying and cross-modified code, DMA included), CS.D (part of the key) and
+ * the start EIP (a constant in the code; a block reached at another EIP is retranslated).
+ * Everything else (segment state, paging, CPL) is checked at run time by the emitted code,
+ * exactly as the interpreter's fast paths check it.
+ *
+ * Cold code is not worth translating (a translation costs ~50-100 us of V8 parsing and
+ * compiling): a block runs through the interpreter's handlers until it has been entered
+ * `hotThreshold` times. A budget tail (a block longer than the instructions left in the
+ * slice) and single steps (interrupt shadow, TF) run the same handlers, or, with
+ * `translateTails`, a counted variant of the translation (used by the differential tests so
+ * that every instruction form is exercised translated even with a budget of 1).
+ *
+ * Adaptive retranslation (Adams & Agesen 3.3): an inline load or store that keeps reaching
+ * MMIO (each time through the soft TLB's slow path and a VM exit) gets its block
+ * retranslated with that instruction as a direct callout.
+ */
+
+import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
+import { StopReason } from "../../vmm/engine.js";
+import { ExitReason } from "../../vmm/exit-reason.js";
+import { Access, type Cpu, CS, Flag } from "../cpu.js";
+import { CPU_FAULT, raise } from "../fault.js";
+import {
+  decode,
+  decodedEnd,
+  END_OF_BLOCK,
+  fetchBegin,
+  fetchPhys2,
+  fUncacheable,
+  fUsedPage2,
+} from "../interp/decoder.js";
+import { condition, getCF, installFlagAccessors } from "../interp/flags.js";
+import { type Handler, Insn } from "../interp/insn.js";
+import {
+  adjustSp,
+  flushTlb,
+  initTlb,
+  pop32,
+  push32,
+  rd8,
+  rd16,
+  rd32,
+  rmwRead32,
+  rmwWrite32,
+  type SoftTlb,
+  stackRead32,
+  useTlb,
+  wr8,
+  wr16,
+  wr32,
+} from "../interp/mem.js";
+import * as C from "../interp/ops-control.js";
+import { simpleExit, ud } from "../interp/ops-system.js";
+import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
+import { CALLOUT_KINDS, type CalloutKind } from "./callouts.js";
+import { type BlockInput, generateBlock, generateRegion } from "./codegen.js";
+import { runCold } from "./cold.js";
+
+/** Same block size limit as the interpreter (interpreter.ts MAX_BLOCK): the boundaries must match. */
+const MAX_BLOCK = 32;
+/** 2^18 slots: a Debian boot decoded half as many blocks as with the interpreter's 2^16. */
+const CACHE_BITS = 18;
+const CACHE_MASK = (1 << CACHE_BITS) - 1;
+/**
+ * Block entries before a block is translated. A translation costs V8 ~0.1 ms to parse and,
+ * once hot, ~1-4 ms of optimising compilation (on a background thread); until then it runs
+ * in V8's bytecode interpreter, slower than the cold loop. Measured on a Debian boot: at 200
+ * and 2000 slower than the interpreter; at 5000-20000 ~3-5% less main-thread CPU but 20-45%
+ * more total CPU (V8's background compiles), which a loaded 2-core machine pays in wall time;
+ * at 50000 about even on both. The bench guest's loops are hot at any threshold.
+ */
+const DEFAULT_HOT = 50_000;
+/** MMIO accesses of one inline instruction before its block is retranslated with a callout. */
+const MMIO_RETRANSLATE = 4;
+
+export type BlockFn = (cpu: Cpu, left: number) => void;
+
+/** A region's member, as translated (its records are bound by the translation). */
+interface Member {
+  readonly block: BtBlock;
+  readonly eip: number;
+  readonly insns: readonly Insn[];
+  readonly inline: Uint8Array;
+}
+
+/** What a translation (`B` in the generated code) knows about its blocks. */
+export class Region {
+  /** Start EIP of the block that was running when the translation threw (set by its catch). */
+  faultPc = -1;
+  readonly members = new Map<number, Member>();
+}
+
+/** Most blocks and instructions in one region. */
+const REGION_BLOCKS = 24;
+const REGION_INSNS = 320;
+
+const NO_CALLOUTS: ReadonlySet<number> = new Set();
+
+export class BtBlock {
+  phys = -1;
+  d32 = 0;
+  /** The EIP the translation was made for (its instruction addresses are constants). */
+  eip = 0;
+  n = 0;
+  bytes = 0;
+  page = 0;
+  gen = 0;
+  page2 = -1;
+  gen2 = 0;
+  /** Decoded records; replaced, not reused, once a translation has bound them. */
+  insns: Insn[] = [];
+  bound = false;
+  /** Entries so far (hotness). */
+  hits = 0;
+  /** The region translation entered at this block, and that region. */
+  fn: BlockFn | undefined = undefined;
+  region: Region | undefined = undefined;
+  /** The counted single-block translation for budget tails, and its region record. */
+  counted: BlockFn | undefined = undefined;
+  countedRegion: Region | undefined = undefined;
+  /** Adaptive retranslation: MMIO accesses per instruction, and the instructions made callouts. */
+  mmio: Uint8Array | undefined = undefined;
+  forced: Set<number> | undefined = undefined;
+  /** Chaining, as in the interpreter (interpreter.ts Block). */
+  linkStamp = -1;
+  nextEipA = -1;
+  nextPhysA = -1;
+  nextA: BtBlock | undefined = undefined;
+  nextEipB = -1;
+  nextPhysB = -1;
+  nextB: BtBlock | undefined = undefined;
+}
+
+export interface TranslatorOptions {
+  /** Block entries before a block is translated (0: translate at first sight). Default DEFAULT_HOT. */
+  readonly hotThreshold?: number;
+  /** Run budget tails and single steps through counted translations instead of the handlers. */
+  readonly translateTails?: boolean;
+}
+
+/** Translation-cache statistics (`translationStats()`), for `--stats`. */
+export interface TranslationStats {
+  /** Blocks translated (region members, retranslations and counted variants included). */
+  readonly blocksTranslated: number;
+  /** Region translations made (each one V8 function holding one or more blocks). */
+  readonly regionsTranslated: number;
+  /** Guest code bytes covered by those translations. */
+  readonly guestBytesTranslated: number;
+  /** Guest instructions covered by those translations. */
+  readonly instructionsTranslated: number;
+  /** Block entries that found a valid translated block (chained or from the cache). */
+  readonly cacheHits: number;
+  /** Block entries that ran a cold block through the handlers (not yet translated). */
+  readonly coldEntries: number;
+  /** Blocks decoded (first sight, invalidation or eviction). */
+  readonly blocksDecoded: number;
+  /** Cached blocks dropped because a write changed their code page (self-modifying or DMA). */
+  readonly invalidations: number;
+  /** Host time spent generating and compiling translations, in milliseconds. */
+  readonly translateMs: number;
+  /**
+   * Callouts executed by translated code, by kind (callouts.ts). Cold blocks run the
+   * interpreter's loop, where a sensitive instruction is its handler as in the interpreter.
+   */
+  readonly callouts: Readonly<Record<CalloutKind, number>>;
+  /** Blocks retranslated because an instruction kept reaching MMIO (adaptive retranslation). */
+  readonly retranslations: number;
+  /** MMIO accesses made by inline loads/stores (each one a trip through the slow path). */
+  readonly mmioInline: number;
+  /** Instructions retired inside translated code / through the handlers. */
+  readonly instructionsInTranslations: number;
+}
+
+export class BinaryTranslator implements CpuEngine {
+  readonly name = "bt";
+  readonly cpu: Cpu;
+  private readonly blocks: (BtBlock | undefined)[] = new Array(1 << CACHE_BITS).fill(undefined);
+  private readonly tlb: SoftTlb;
+  private readonly hot: number;
+  private readonly translateTails: boolean;
+  private fetchLin = 1;
+  private fetchPhys = 0;
+  private fetchUser = false;
+  private inRun = false;
+  private pendingVector = -1;
+  private windowExiting = false;
+  private curBlock: BtBlock | undefined = undefined;
+  private curBlockEip = 0;
+  /** The translation the current entry runs (undefined: the cold loop), for fault accounting. */
+  private curRegion: Region | undefined = undefined;
+  private chainStamp = 0;
+  private chainCsBase = 0;
+  private chainCsLimit = 0;
+  private chainCsAccess = -1;
+  private chainCpl = 0;
+  private chainCr0 = 0;
+  /** The runtime the generated code uses (codegen.ts `RT`). */
+  private readonly rt: Record<string, unknown>;
+  private readonly calloutCounts = new Float64Array(CALLOUT_KINDS.length);
+  // statistics
+  private blocksTranslated = 0;
+  private guestBytes = 0;
+  private insnsTranslated = 0;
+  private cacheHits = 0;
+  private coldEntries = 0;
+  private blocksDecoded = 0;
+  private invalidations = 0;
+  private translateMs = 0;
+  private regionsTranslated = 0;
+  private retranslations = 0;
+  private mmioInline = 0;
+  private retiredTranslated = 0;
+
+  constructor(cpu: Cpu, options: TranslatorOptions = {}) {
+    this.cpu = cpu;
+    this.hot = options.hotThreshold ?? DEFAULT_HOT;
+    this.translateTails = options.translateTails ?? false;
+    installFlagAccessors(cpu);
+    this.tlb = initTlb(cpu);
+    this.rt = {
+      rd8,
+      rd16,
+      rd32,
+      rmwRead32,
+      rmwWrite32,
+      wr8,
+      wr16,
+      wr32,
+      push32,
+      pop32,
+      stackRead32,
+      adjustSp,
+      getCF,
+      condition,
+      raise,
+      calloutCounts: this.calloutCounts,
+      noteBreak: (c: Cpu, r: Region, eip: number, k: number) => this.noteBreak(c, r, eip, k),
+    };
+  }
+
+  get interruptWindowExiting(): boolean {
+    return this.windowExiting;
+  }
+  set interruptWindowExiting(v: boolean) {
+    this.windowExiting = v;
+    if (v) this.cpu.iBreak = true;
+  }
+
+  requestStop(): void {
+    this.cpu.iStop = true;
+    this.cpu.iBreak = true;
+  }
+
+  canInjectInterrupt(): boolean {
+    return (this.cpu.eflags & Flag.IF) !== 0 && this.cpu.interruptShadow === 0;
+  }
+
+  injectInterrupt(vector: number): void {
+    if (this.inRun) {
+      this.pendingVector = vector;
+      this.cpu.iBreak = true;
+      return;
+    }
+    this.deliverInterrupt(vector);
+  }
+
+  reset(): void {
+    resetCpu(this.cpu);
+    this.invalidateCaches();
+  }
+
+  /** Drop every translation (e.g. after the monitor rewrote guest memory wholesale). */
+  invalidateCaches(): void {
+    this.blocks.fill(undefined);
+    this.cpu.tlbEpoch++;
+    this.fetchLin = 1;
+    this.pendingVector = -1;
+  }
+
+  translationStats(): TranslationStats {
+    const callouts = {} as Record<CalloutKind, number>;
+    CALLOUT_KINDS.forEach((k, i) => {
+      callouts[k] = this.calloutCounts[i]!;
+    });
+    return {
+      blocksTranslated: this.blocksTranslated,
+      regionsTranslated: this.regionsTranslated,
+      guestBytesTranslated: this.guestBytes,
+      instructionsTranslated: this.insnsTranslated,
+      cacheHits: this.cacheHits,
+      coldEntries: this.coldEntries,
+      blocksDecoded: this.blocksDecoded,
+      invalidations: this.invalidations,
+      translateMs: this.translateMs,
+      callouts,
+      retranslations: this.retranslations,
+      mmioInline: this.mmioInline,
+      instructionsInTranslations: this.retiredTranslated,
+    };
+  }
+
+  private deliverInterrupt(vector: number): void {
+    const cpu = this.cpu;
+    deliverExternalInterrupt(cpu, vector);
+    cpu.interruptShadow = 0;
+    cpu.tlbEpoch++;
+  }
+
+  /** Deliver the exception recorded in cpu.fault* (EIP/ESP already restored). */
+  protected deliverFault(): void {
+    const cpu = this.cpu;
+    cpu.interruptShadow = 0;
+    try {
+      deliverException(cpu);
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      cpu.shutdown = true;
+      simpleExit(cpu, ExitReason.TRIPLE_FAULT);
+    }
+    cpu.tlbEpoch++;
+  }
+
+  /** The run loop: the interpreter's (interpreter.ts run), so that slices end identically. */
+  run(maxInstructions: number): StopReasonCode {
+    const cpu = this.cpu;
+    cpu.iStop = false;
+    useTlb(this.tlb);
+    const end = cpu.instructionsRetired + maxInstructions;
+    for (;;) {
+      if (cpu.iStop || cpu.shutdown) return StopReason.REQUESTED;
+      if (this.pendingVector >= 0) {
+        const v = this.pendingVector;
+        this.pendingVector = -1;
+        this.deliverInterrupt(v);
+      }
+      if (cpu.halted) return StopReason.REQUESTED;
+      if (cpu.instructionsRetired >= end) return StopReason.BUDGET;
+      const shadow = cpu.interruptShadow !== 0;
+      if (this.windowExiting && !shadow && (cpu.eflags & Flag.IF) !== 0) {
+        simpleExit(cpu, ExitReason.INTERRUPT_WINDOW);
+        if (cpu.iStop || cpu.shutdown || cpu.halted || this.pendingVector >= 0) continue;
+      }
+      const tf = (cpu.eflags & Flag.TF) !== 0;
+      let limit = end;
+      if (shadow || tf) {
+        limit = cpu.instructionsRetired + 1;
+        cpu.interruptShadow = 0;
+      }
+      cpu.iBreak = false;
+      this.inRun = true;
+      const before = cpu.instructionsRetired;
+      try {
+        this.execBlocks(limit);
+      } catch (e) {
+        this.inRun = false;
+        if (e !== CPU_FAULT) throw e;
+        // Inline instructions are precise by construction (no state changes before their
+        // last possible fault); handler calls restore ESP as in the interpreter.
+        const inline = this.countRetiredBeforeFault();
+        cpu.eip = cpu.insnEip;
+        if (!inline) cpu.regs[4] = cpu.insnEsp;
+        this.deliverFault();
+        continue;
+      }
+      this.inRun = false;
+      if (tf && cpu.instructionsRetired > before && !cpu.shutdown) {
+        cpu.dr[6] = cpu.dr[6]! | 0x4000;
+        cpu.faultVector = 1;
+        cpu.faultErrorCode = 0;
+        cpu.faultHasErrorCode = false;
+        this.deliverFault();
+      }
+    }
+  }
+
+  /**
+   * Count the instructions of the current block before the faulting one; true if that one
+   * ran inline (translated inline code, or a fast-path kind of the cold loop), whose ESP is
+   * precise, false if it ran through its handler (ESP is restored from cpu.insnEsp). In a
+   * region the block that was running is the one its catch recorded (Region.faultPc).
+   */
+  private countRetiredBeforeFault(): boolean {
+    const b = this.curBlock;
+    if (b === undefined) return false;
+    this.curBlock = undefined;
+    let start = this.curBlockEip;
+    let insns: readonly Insn[] = b.insns;
+    let n = b.n;
+    let inline: Uint8Array | undefined;
+    const r = this.curRegion;
+    if (r !== undefined) {
+      const m = r.members.get(r.faultPc);
+      if (m === undefined) return false;
+      start = m.eip;
+      insns = m.insns;
+      n = m.insns.length;
+      inline = m.inline;
+    }
+    const target = this.cpu.insnEip;
+    let eip = start;
+    for (let k = 0; k < n; k++) {
+      if (eip === target) {
+        this.cpu.instructionsRetired += k;
+        return inline !== undefined ? inline[k] === 1 : insns[k]!.kind !== 0;
+      }
+      eip = (eip + insns[k]!.len) >>> 0;
+    }
+    return false;
+  }
+
+  private execBlocks(limit: number): void {
+    const cpu = this.cpu;
+    const regs = cpu.regs;
+    const tlb = this.tlb;
+    const gens = cpu.memory.codeGeneration;
+    if (
+      cpu.segBase[CS] !== this.chainCsBase ||
+      cpu.segLimit[CS] !== this.chainCsLimit ||
+      cpu.segAccess[CS] !== this.chainCsAccess ||
+      cpu.cpl !== this.chainCpl ||
+      cpu.cr0 !== this.chainCr0
+    ) {
+      this.chainCsBase = cpu.segBase[CS]!;
+      this.chainCsLimit = cpu.segLimit[CS]!;
+      this.chainCsAccess = cpu.segAccess[CS]!;
+      this.chainCpl = cpu.cpl;
+      this.chainCr0 = cpu.cr0;
+      this.chainStamp++;
+    }
+    let stamp = this.chainStamp;
+    let prev: BtBlock | undefined;
+    for (;;) {
+      if (cpu.iBreak) return;
+      const left = limit - cpu.instructionsRetired;
+      if (left <= 0) return;
+      if (cpu.tlbEpoch !== tlb.epoch) {
+        flushTlb(cpu, tlb);
+        this.fetchLin = 1;
+        stamp = ++this.chainStamp;
+      }
+      const eip = cpu.eip;
+      cpu.insnEip = eip;
+      cpu.insnEsp = regs[4]!;
+      let b: BtBlock | undefined;
+      if (prev !== undefined) {
+        if (prev.linkStamp !== stamp) {
+          prev.linkStamp = stamp;
+          prev.nextEipA = -1;
+          prev.nextA = undefined;
+          prev.nextEipB = -1;
+          prev.nextB = undefined;
+        } else {
+          let phys = -1;
+          if (prev.nextEipA === eip) {
+            b = prev.nextA;
+            phys = prev.nextPhysA;
+          } else if (prev.nextEipB === eip) {
+            b = prev.nextB;
+            phys = prev.nextPhysB;
+          }
+          if (
+            b !== undefined &&
+            (b.phys !== phys ||
+              b.eip !== eip ||
+              gens[b.page] !== b.gen ||
+              (b.page2 >= 0 && gens[b.page2] !== b.gen2))
+          )
+            b = undefined;
+        }
+      }
+      if (b === undefined) {
+        b = this.lookup(eip);
+        if (prev !== undefined && b.phys >= 0) {
+          if (prev.nextEipA === -1 || prev.nextEipA === eip) {
+            prev.nextEipA = eip;
+            prev.nextPhysA = b.phys;
+            prev.nextA = b;
+          } else {
+            prev.nextEipB = eip;
+            prev.nextPhysB = b.phys;
+            prev.nextB = b;
+          }
+        }
+      }
+      prev = b;
+      this.curBlock = b;
+      this.curBlockEip = eip;
+      const n = b.n;
+      if (n <= left) {
+        let fn = b.fn;
+        if (fn === undefined && b.phys >= 0 && ++b.hits > this.hot) fn = this.translateRegion(b);
+        cpu.iRepBudget = left - n + 1;
+        if (fn !== undefined) {
+          this.cacheHits++;
+          this.curRegion = b.region;
+          const before = cpu.instructionsRetired;
+          fn(cpu, left);
+          this.retiredTranslated += cpu.instructionsRetired - before;
+        } else {
+          this.coldEntries++;
+          this.curRegion = undefined;
+          runCold(cpu, b.insns, n, eip);
+        }
+      } else {
+        // A budget tail: the first `left` instructions only.
+        cpu.iRepBudget = 1;
+        if (this.translateTails && b.phys >= 0) {
+          const fn = b.counted ?? this.translateCounted(b);
+          this.curRegion = b.countedRegion;
+          fn(cpu, left);
+        } else {
+          this.curRegion = undefined;
+          runCold(cpu, b.insns, left, eip);
+        }
+      }
+      this.curBlock = undefined;
+    }
+  }
+
+  /**
+   * The JavaScript source the translator emits for the block at CS:`eip` (decoded now if it
+   * is not cached), for tools and the golden-file tests. Nothing is compiled or run.
+   */
+  translationSource(eip: number, counted = false): string {
+    useTlb(this.tlb);
+    const b = this.lookup(eip);
+    if (counted) return generateBlock(this.blockInput(b, true)).source;
+    return generateRegion(this.regionMembers(b).map((m) => this.blockInput(m, false))).source;
+  }
+
+  private blockInput(b: BtBlock, counted: boolean): BlockInput {
+    return { eip: b.eip, insns: b.insns.slice(0, b.n), forced: b.forced ?? NO_CALLOUTS, counted };
+  }
+
+  /** Compile generated source into the translation function. */
+  private compile(source: string, handlers: Handler[], records: Insn[], region: Region): BlockFn {
+    const factory = new Function("RT", "H", "I", "B", source) as (
+      rt: Record<string, unknown>,
+      h: Handler[],
+      i: Insn[],
+      b: Region,
+    ) => BlockFn;
+    return factory(this.rt, handlers, records, region);
+  }
+
+  /** The counted single-block translation of `b`, for budget tails and single steps. */
+  private translateCounted(b: BtBlock): BlockFn {
+    const t0 = performance.now();
+    const code = generateBlock(this.blockInput(b, true));
+    const region = new Region();
+    region.members.set(b.eip, { block: b, eip: b.eip, insns: b.insns.slice(0, b.n), inline: code.inline });
+    const fn = this.compile(code.source, code.handlers, code.records, region);
+    b.bound = true;
+    b.counted = fn;
+    b.countedRegion = region;
+    this.blocksTranslated++;
+    this.guestBytes += b.bytes;
+    this.insnsTranslated += b.n;
+    this.translateMs += performance.now() - t0;
+    return fn;
+  }
+
+  /**
+   * `b` became hot: translate it together with the blocks of its page it leads to (by its
+   * static successors: fall-through, Jcc/JMP/CALL targets) that have run before, into one
+   * region function. The members that have no translation of their own enter through it.
+   */
+  private translateRegion(b: BtBlock): BlockFn {
+    const t0 = performance.now();
+    const members = this.regionMembers(b);
+    const code = generateRegion(members.map((m) => this.blockInput(m, false)));
+    const region = new Region();
+    members.forEach((m, k) => {
+      region.members.set(m.eip, {
+        block: m,
+        eip: m.eip,
+        insns: m.insns.slice(0, m.n),
+        inline: code.inline[k]!,
+      });
+      m.bound = true;
+      this.guestBytes += m.bytes;
+      this.insnsTranslated += m.n;
+    });
+    const fn = this.compile(code.source, code.handlers, code.records, region);
+    for (const m of members) {
+      if (m === b || m.fn === undefined) {
+        m.fn = fn;
+        m.region = region;
+      }
+    }
+    this.blocksTranslated += members.length;
+    this.regionsTranslated++;
+    this.translateMs += performance.now() - t0;
+    return fn;
+  }
+
+  /** The region around hot block `b`: breadth-first over static successors on the same page. */
+  private regionMembers(b: BtBlock): BtBlock[] {
+    const members = [b];
+    if (b.page2 >= 0) return members;
+    const cpu = this.cpu;
+    const base = cpu.segBase[CS]!;
+    const linPage = (base + b.eip) & ~0xfff;
+    const seen = new Set<number>([b.eip]);
+    const queue = successors(b);
+    let insns = b.n;
+    const gens = cpu.memory.codeGeneration;
+    const minHits = Math.max(1, this.hot >> 3);
+    while (queue.length > 0 && members.length < REGION_BLOCKS && insns < REGION_INSNS) {
+      const eip = queue.shift()!;
+      if (seen.has(eip)) continue;
+      seen.add(eip);
+      const lin = (base + eip) | 0;
+      if ((lin & ~0xfff) !== linPage) continue;
+      const phys = (b.phys & ~0xfff) + (lin & 0xfff);
+      const m = this.blocks[(phys ^ (phys >>> CACHE_BITS) ^ Math.imul(phys >>> 12, 0x9e5)) & CACHE_MASK];
+      if (
+        m === undefined ||
+        m.phys !== phys ||
+        m.eip !== eip ||
+        m.d32 !== b.d32 ||
+        m.page2 >= 0 ||
+        gens[m.page] !== m.gen ||
+        (m.fn === undefined && m.hits < minHits)
+      )
+        continue;
+      members.push(m);
+      insns += m.n;
+      queue.push(...successors(m));
+    }
+    return members;
+  }
+
+  /**
+   * Called by translated code when an inline memory instruction (instruction k of the block
+   * at `eip`) ended its block (cpu.iBreak): if that was an MMIO access (a VM exit for this
+   * instruction), count it, and after MMIO_RETRANSLATE of them drop the translations holding
+   * the block so it is retranslated with that instruction as a callout.
+   */
+  private noteBreak(cpu: Cpu, r: Region, eip: number, k: number): void {
+    const x = cpu.exit;
+    if (
+      x.reason !== ExitReason.EPT_VIOLATION ||
+      x.instructionPointer !== (cpu.segBase[CS]! + cpu.insnEip) >>> 0
+    )
+      return;
+    // The exit record is refilled before every exit; clear the match so a later break of this
+    // instruction for another reason (a code-page write) is not taken for a second MMIO access.
+    x.instructionPointer = -1;
+    this.mmioInline++;
+    const b = r.members.get(eip)?.block;
+    if (b === undefined || b.eip !== eip) return;
+    if (b.mmio === undefined) b.mmio = new Uint8Array(b.n);
+    b.forced ??= new Set();
+    if (++b.mmio[k]! >= MMIO_RETRANSLATE && !b.forced.has(k)) {
+      b.forced.add(k);
+      // Every translation that contains the block goes, so that it is entered cold again.
+      for (const region of [b.region, b.countedRegion, r]) {
+        if (region === undefined) continue;
+        for (const m of region.members.values()) {
+          if (m.block.region === region) {
+            m.block.fn = undefined;
+            m.block.region = undefined;
+          }
+          if (m.block.countedRegion === region) {
+            m.block.counted = undefined;
+            m.block.countedRegion = undefined;
+          }
+        }
+      }
+      b.hits = 0;
+      this.retranslations++;
+    }
+  }
+
+  /** Find or decode the block at CS:eip (interpreter.ts lookup, plus the EIP of the translation). */
+  private lookup(eip: number): BtBlock {
+    const cpu = this.cpu;
+    const lin = (cpu.segBase[CS]! + eip) | 0;
+    const linPage = lin & ~0xfff;
+    let physPage: number;
+    if (cpu.cr0 >= 0) physPage = linPage >>> 0;
+    else {
+      const user = cpu.cpl === 3;
+      if (linPage !== this.fetchLin || user !== this.fetchUser) {
+        const p = cpu.mmu.translate(lin >>> 0, Access.FETCH, user);
+        this.fetchPhys = (p & ~0xfff) >>> 0;
+        if (cpu.tlbNoCache) cpu.tlbNoCache = false;
+        else {
+          this.fetchLin = linPage;
+          this.fetchUser = user;
+        }
+      }
+      physPage = this.fetchPhys;
+    }
+    const phys = physPage + (lin & 0xfff);
+    const d32 = (cpu.segAccess[CS]! >> 14) & 1;
+    const slot = (phys ^ (phys >>> CACHE_BITS) ^ Math.imul(phys >>> 12, 0x9e5)) & CACHE_MASK;
+    let b = this.blocks[slot];
+    const gens = cpu.memory.codeGeneration;
+    if (b !== undefined && b.phys === phys && b.d32 === d32) {
+      if (gens[b.page] === b.gen && (b.page2 < 0 || gens[b.page2] === b.gen2)) {
+        if (eip + b.bytes - 1 <= cpu.segLimit[CS]! >>> 0) {
+          if (b.eip === eip) return b;
+          // Same code reached at another EIP: its translation has the old addresses baked in.
+          b.fn = undefined;
+          b.region = undefined;
+          b.counted = undefined;
+          b.countedRegion = undefined;
+          b.eip = eip;
+          return b;
+        }
+      } else this.invalidations++;
+    }
+    // Rebuild in place (the interpreter does too): chained links to this object are validated
+    // by physical address, generation and EIP, and its decoded records are reused.
+    if (b === undefined) {
+      b = new BtBlock();
+      this.blocks[slot] = b;
+    }
+    // An uncacheable block (code outside RAM) is used once and dropped.
+    if (!this.build(b, eip, linPage, physPage, phys, d32)) this.blocks[slot] = undefined;
+    return b;
+  }
+
+  /** Decode a block exactly as the interpreter does (interpreter.ts build). */
+  private build(
+    b: BtBlock,
+    eip: number,
+    linPage: number,
+    physPage: number,
+    phys: number,
+    d32: number,
+  ): boolean {
+    const cpu = this.cpu;
+    const mem = cpu.memory;
+    this.blocksDecoded++;
+    fetchBegin(cpu, eip, linPage, physPage);
+    b.phys = -1;
+    b.n = 0;
+    b.page2 = -1;
+    b.eip = eip;
+    b.hits = 0;
+    b.fn = undefined;
+    b.region = undefined;
+    b.counted = undefined;
+    b.countedRegion = undefined;
+    b.mmio = undefined;
+    b.forced = undefined;
+    if (b.bound) {
+      // A translation still holds the old records (a region member evicted by a collision).
+      b.insns = [];
+      b.bound = false;
+    }
+    let pos = eip >>> 0;
+    let cacheable = true;
+    for (let k = 0; k < MAX_BLOCK; k++) {
+      let i = b.insns[k];
+      if (i === undefined) {
+        i = new Insn(ud);
+        b.insns.push(i);
+      }
+      try {
+        decode(i, d32 !== 0, k === 0);
+      } catch (e) {
+        if (k === 0) throw e;
+        if (e === END_OF_BLOCK || e === CPU_FAULT) break;
+        throw e;
+      }
+      pos = (pos + i.len) >>> 0;
+      b.n = k + 1;
+      if (fUncacheable) cacheable = false;
+      if (k === 0 && fUsedPage2) {
+        b.page2 = fetchPhys2() >>> 12;
+        break;
+      }
+      if (decodedEnd) break;
+    }
+    b.bytes = (pos - eip) >>> 0;
+    b.d32 = d32;
+    if (physPage + 0x1000 > mem.size) cacheable = false;
+    if (b.page2 >= 0 && (b.page2 + 1) * 0x1000 > mem.size) cacheable = false;
+    const pageIdx = physPage >>> 12;
+    if (cacheable) {
+      mem.markCodePage(physPage);
+      if (b.page2 >= 0) mem.markCodePage(b.page2 * 0x1000);
+    }
+    b.page = physPage < mem.size ? pageIdx : 0;
+    b.gen = physPage < mem.size ? mem.codeGeneration[pageIdx]! : 0;
+    if (b.page2 >= 0) b.gen2 = mem.codeGeneration[b.page2]!;
+    b.phys = cacheable ? phys : -1;
+    return cacheable;
+  }
+}
+
+/** Static successors of a block's last instruction (region formation only; not semantics). */
+function successors(b: BtBlock): number[] {
+  const i = b.insns[b.n - 1]!;
+  let end = b.eip;
+  for (let k = 0; k < b.n; k++) end = (end + b.insns[k]!.len) >>> 0;
+  const fn = i.fn;
+  const target = i.o32 !== 0 ? (end + i.imm) >>> 0 : (end + i.imm) & 0xffff;
+  if (fn === C.jcc || fn === C.loop || fn === C.callRel16 || fn === C.callRel32) return [target, end];
+  if (fn === C.jmpRel) return [target];
+  if (CONTROL.has(fn)) return [];
+  return [end];
+}
+
+const CONTROL = new Set<Handler>([
+  C.retNear16,
+  C.retNear32,
+  C.jmpRm16,
+  C.jmpRm32,
+  C.callRm16,
+  C.callRm32,
+  C.jmpFarImm,
+  C.jmpFarMem,
+  C.callFarImm,
+  C.callFarMem,
+  C.retFar,
+  C.iretOp,
+  C.intN,
+  C.int3,
+]);

@@ -1,0 +1,256 @@
+// The binary translator against the interpreter, instruction for instruction: each program
+// runs in both engines with the same run(budget) calls and the whole machine state is
+// compared after every call (test/bt-helpers.ts). The cases are the ones a translator gets
+// wrong: budget tails and single steps, self-modifying and cross-modified code, a page-crossing
+// instruction, an exception in the middle of a block (and of a looping block), a switch from
+// real to protected mode inside one run, MMIO accesses that trigger adaptive retranslation.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ExitReason } from "../src/vmm/exit-reason.js";
+import { asm, flat32, type Setup, Twin, withPaging } from "./bt-helpers.js";
+
+const AT = 0x1000;
+
+const LOOP = `
+  mov ecx, 300
+  mov esi, 0x10000
+  xor eax, eax
+1:add eax, ecx
+  mov [esi+ecx*4], eax
+  mov ebx, [esi+ecx*4]
+  xor edx, ebx
+  push edx
+  pop edi
+  shl edi, 3
+  cmp edi, eax
+  jb 2f
+  inc edx
+2:movzx ebp, dl
+  mov [esi+ecx], dl
+  sub ebp, 3
+  jle 3f
+  sar ebp, 1
+3:dec ecx
+  jnz 1b
+  call 4f
+  out 0x80, al
+  cpuid
+  hlt
+4:lea eax, [eax+ebx*2+5]
+  test eax, eax
+  jns 5f
+  neg eax
+5:ret
+`;
+
+const OPTIONS = [
+  { hotThreshold: 0 },
+  { hotThreshold: 0, translateTails: true },
+  { hotThreshold: 3 },
+  { hotThreshold: 1e9 },
+];
+
+test("any split of the budget gives the interpreter's state after every run()", () => {
+  const code = asm(LOOP, AT);
+  const budgets = [1, 2, 3, 5, 7, 11, 13, 1, 1, 100, 17, 1000, 4, 1, 64, 257];
+  for (const opts of OPTIONS) {
+    const t = new Twin(flat32(code, AT), opts);
+    for (let k = 0; k < 400 && !t.a.cpu.halted; k++)
+      t.run(budgets[k % budgets.length]!, JSON.stringify(opts));
+    assert.ok(t.a.cpu.halted, "the program ran to its HLT");
+    t.run(1_000_000, "after HLT");
+  }
+  const t = new Twin(flat32(code, AT));
+  t.runToStop();
+  const s = t.bt.translationStats();
+  assert.ok(s.blocksTranslated > 5 && s.instructionsInTranslations > 3000, JSON.stringify(s));
+  assert.equal(s.callouts.io, 1);
+  assert.equal(s.callouts.cpuid, 1);
+  assert.equal(s.callouts.hlt, 1);
+});
+
+test("self-modifying code in the same block, the same page and from another page", () => {
+  // The first store rewrites the immediate of an instruction two instructions further in the
+  // same block; then a loop calls a function on another page 20 times (hot, translated) and
+  // rewrites that function's immediate from here, and calls it again.
+  const src = `
+    mov dword ptr [2f+1], 0x55
+    nop
+2:  mov eax, 0x11111111
+    mov ebx, eax
+    mov ecx, 20
+3:  call 0x3000
+    add esi, eax
+    dec ecx
+    jnz 3b
+    mov dword ptr [0x3001], 0x77
+    call 0x3000
+    add esi, eax
+    hlt
+  `;
+  const fn = asm("mov eax, 0x7\nret", 0x3000);
+  for (const opts of OPTIONS) {
+    const setup: Setup = (cpu, mem) => {
+      flat32(asm(src, AT), AT)(cpu, mem);
+      mem.writeBytes(0x3000, Uint8Array.from(fn));
+    };
+    const t = new Twin(setup, opts);
+    t.runToStop(1_000_000);
+    assert.equal(t.b.cpu.regs[3], 0x55, "the same-block rewrite took effect");
+    assert.equal(t.b.cpu.regs[6], 20 * 7 + 0x77, "the other page's rewrite took effect");
+    if (opts.hotThreshold === 0) assert.ok(t.bt.translationStats().invalidations >= 1);
+  }
+});
+
+test("cross-modified code: a host write (as by DMA) between runs replaces a translated block", () => {
+  const src = "1: mov eax, 0x1\n add ebx, eax\n jmp 1b";
+  const t = new Twin(flat32(asm(src, AT), AT), { hotThreshold: 0 });
+  t.run(999, "before");
+  assert.equal(t.b.cpu.regs[3], 333);
+  t.both((s) => s.mem.write32(AT + 1, 0x100));
+  t.run(999, "after the write");
+  assert.equal(t.b.cpu.regs[3], 333 + 333 * 0x100);
+});
+
+test("a page-crossing instruction: translated, then its second page rewritten", () => {
+  // mov eax, imm32 (5 bytes) at 0x1ffd: opcode and 2 immediate bytes on the first page.
+  const code = asm("1: mov eax, 0x44332211\n add ebx, eax\n jmp 1b", 0x1ffd);
+  for (const opts of [{ hotThreshold: 0 }, { hotThreshold: 2 }]) {
+    const setup: Setup = (cpu, mem) => flat32(code, 0x1ffd)(cpu, mem);
+    const t = new Twin(setup, opts);
+    t.run(3 * 50, "loop");
+    assert.equal(t.b.cpu.regs[0]! >>> 0, 0x44332211);
+    t.both((s) => s.mem.write8(0x2001, 0x99)); // the immediate's top byte, on the second page
+    t.run(3 * 50, "after rewriting the second page");
+    assert.equal(t.b.cpu.regs[0]! >>> 0, 0x99332211);
+  }
+});
+
+test("an exception in the middle of a block leaves the interpreter's state", () => {
+  // Paging maps only the first 4 MiB: [0x800000] is not present (#PF, CR2, error code 0).
+  const cases: [string, number][] = [
+    ["mov eax, 5\n add ebx, eax\n push eax\n mov ecx, [0x800000]\n inc edx\n hlt", 14],
+    ["mov eax, 5\n push eax\n push dword ptr [0x800000]\n inc edx\n hlt", 14],
+    ["mov eax, 5\n push eax\n call dword ptr [0x800000]\n hlt", 14],
+    ["mov eax, 5\n push eax\n xor ecx, ecx\n div ecx\n hlt", 0],
+    ["mov esp, 0x400008\n mov eax, 9\n push eax\n push eax\n push eax\n hlt", 14],
+    ["mov eax, 5\n inc dword ptr [0x800000]\n hlt", 14],
+  ];
+  for (const [src, vector] of cases) {
+    for (const opts of OPTIONS) {
+      const t = new Twin(withPaging(flat32(asm(src, AT), AT)), opts);
+      t.runToStop();
+      const f = t.bt.faults;
+      assert.equal(f.length, 1, src);
+      assert.equal(f[0]!.vector, vector, src);
+    }
+  }
+  // Explicit values for the first case: 3 instructions retired, EIP at the load.
+  const t = new Twin(withPaging(flat32(asm(cases[0]![0], AT), AT)), { hotThreshold: 0 });
+  t.b.cpu.regs[3] = 10;
+  t.a.cpu.regs[3] = 10;
+  t.runToStop();
+  const f = t.bt.faults[0]!;
+  assert.equal(f.retired, 3);
+  assert.equal(f.eip, AT + 5 + 2 + 1);
+  assert.equal(f.regs[0]!, 5);
+  assert.equal(f.regs[3]!, 15);
+  assert.equal(f.regs[4], 0x8000 - 4);
+  assert.equal(f.cr2, 0x800000);
+  assert.equal(f.errorCode, 0);
+});
+
+test("an exception in a looping block: the iterations before it are retired", () => {
+  // Walks ESI up by 4 KiB until it leaves the mapped 4 MiB: #PF in the 17th iteration.
+  const src = "mov esi, 0x3f0000\n1: mov eax, [esi]\n add esi, 0x1000\n inc ecx\n jmp 1b";
+  for (const opts of OPTIONS) {
+    const t = new Twin(withPaging(flat32(asm(src, AT), AT)), opts);
+    t.runToStop();
+    const f = t.bt.faults[0]!;
+    assert.equal(f.vector, 14);
+    assert.equal(f.regs[1], 16);
+    assert.equal(f.retired, 1 + 16 * 4);
+  }
+});
+
+test("real mode to protected mode (CS.D 0 -> 1) inside one run()", () => {
+  const src = `
+    cli
+    lgdt [gdtr]
+    mov eax, cr0
+    or al, 1
+    mov cr0, eax
+    ljmp 0x08, offset pm32
+  .code32
+  pm32:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov esp, 0x9000
+    mov ecx, 100
+    xor eax, eax
+  1:add eax, ecx
+    loop 1b
+    push eax
+    pop ebx
+    hlt
+  .p2align 3
+  gdt: .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+  gdtr: .word 23
+    .long gdt
+  `;
+  const code = asm(src, 0x7000, true);
+  const realMode: Setup = (cpu, mem) => {
+    for (let s = 0; s < 6; s++) {
+      cpu.segSel[s] = 0;
+      cpu.segBase[s] = 0;
+      cpu.segLimit[s] = 0xffff;
+      cpu.segAccess[s] = s === 1 ? 0x9b : 0x93;
+    }
+    cpu.eip = 0x7000;
+    cpu.regs[4] = 0x6000;
+    mem.writeBytes(0x7000, Uint8Array.from(code));
+  };
+  for (const opts of OPTIONS) {
+    const t = new Twin(realMode, opts);
+    t.run(1_000_000, "one run");
+    assert.ok(t.b.cpu.halted, "halted within the single run");
+    assert.equal(t.b.cpu.regs[3], 5050);
+    assert.ok(t.b.cpu.codeSize32, "CS.D = 1");
+  }
+});
+
+test("MMIO loads in a hot loop: adaptive retranslation into a callout, same exits", () => {
+  // 0xfec00000 is beyond RAM: each load is an EPT_VIOLATION exit answered by the handler.
+  const src = `
+    mov ecx, 12
+    mov esi, 0xfec00000
+  1:mov eax, [esi]
+    add ebx, eax
+    out 0x80, al
+    dec ecx
+    jnz 1b
+    cpuid
+    hlt`;
+  const t = new Twin(flat32(asm(src, AT), AT), { hotThreshold: 0 });
+  t.runToStop();
+  const s = t.bt.translationStats();
+  const mmio = t.b.handler.exits.filter((e) => e.startsWith(`${ExitReason.EPT_VIOLATION}:`)).length;
+  assert.equal(mmio, 12);
+  assert.equal(s.retranslations, 1);
+  // One inline access in the entry block, four in the loop's block, which is then retranslated.
+  assert.equal(s.mmioInline, 5);
+  assert.equal(s.callouts.mmio, 7);
+  assert.equal(s.callouts.io, 12);
+  assert.equal(s.callouts.cpuid, 1);
+});
+
+test("single-stepping (EFLAGS.TF) traps after every instruction in both engines", () => {
+  const src = "pushfd\n or dword ptr [esp], 0x100\n popfd\n mov eax, 1\n add eax, 2\n hlt";
+  for (const opts of OPTIONS) {
+    const t = new Twin(flat32(asm(src, AT), AT), opts);
+    t.runToStop();
+    assert.equal(t.bt.faults[0]?.vector, 1, "#DB after the first instruction with TF set");
+  }
+});
