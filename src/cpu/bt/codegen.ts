@@ -62,6 +62,11 @@ export interface BlockCode {
   readonly callouts: Int16Array;
 }
 
+/** The integer ALU handlers (ops-alu.ts): they touch registers, flags and memory only. */
+const ALU_HANDLERS: ReadonlySet<Handler> = new Set(
+  Object.values(A).filter((f): f is Handler => typeof f === "function"),
+);
+
 const ARITH = 0x8d5;
 /** EFLAGS without CF, OF and AF (lazyResultWith). */
 const NOT_CF_OF_AF = ~0x811;
@@ -91,6 +96,8 @@ class Emitter {
   readonly handlers: Handler[] = [];
   readonly records: Insn[] = [];
   private flags: FlagState | undefined;
+  /** Inline memory accesses use the flat-segment mask FM (load/store). */
+  private fm = false;
   inline: Uint8Array;
   callouts: Int16Array;
 
@@ -119,6 +126,34 @@ class Emitter {
     this.regsUsed.add(n);
     return `r${n}`;
   }
+  /**
+   * An inline load: the mem.ts fast path (present expand-up data segment, no paging, inside
+   * one page, RAM) for flat segments (base 0, limit 4 GiB; `FM`, recomputed after every
+   * handler call, holds one read bit per segment and one write bit at +8), where the linear
+   * and the physical address are the offset; anything else goes through rdN, as before.
+   */
+  private load(w: 1 | 2 | 4, seg: number, addr: string): string {
+    this.fm = true;
+    const slow = this.use(w === 1 ? "rd8" : w === 2 ? "rd16" : "rd32");
+    const page = w === 1 ? "" : ` && (xa & 4095) <= ${4096 - w}`;
+    const fast =
+      w === 1 ? `${this.use("MB")}[xa]` : `${this.use("MV")}.${w === 2 ? "getUint16" : "getInt32"}(xa, true)`;
+    return `((xa = (${addr}) >>> 0), (FM & ${1 << seg}) !== 0${page} && xa + ${w} <= ${this.use("MS")} ? ${fast} : ${slow}(cpu, ${seg}, xa))`;
+  }
+
+  /** An inline store (mem.ts wrN and ramWriteN: a write to a code page ends the block). */
+  private store(w: 1 | 2 | 4, seg: number, addr: string, v: string): string {
+    this.fm = true;
+    const slow = this.use(w === 1 ? "wr8" : w === 2 ? "wr16" : "wr32");
+    const page = w === 1 ? "" : ` && (xa & 4095) <= ${4096 - w}`;
+    const G = this.use("G");
+    return (
+      `xa = (${addr}) >>> 0; if ((FM & ${0x100 << seg}) !== 0${page} && xa + ${w} <= ${this.use("MS")}) ` +
+      `{ const g = ${G}[xa >>> 12]; ${this.use("M")}.write${w * 8}(xa, ${v}); if (${G}[xa >>> 12] !== g) cpu.iBreak = true; } ` +
+      `else ${slow}(cpu, ${seg}, xa, ${v});`
+    );
+  }
+
   private setReg(n: number, v: string): void {
     this.regsUsed.add(n);
     this.line(`r${n} = ${v}; R[${n}] = r${n};`);
@@ -358,7 +393,7 @@ class Emitter {
   private push32(v: string, k: number): void {
     this.reg(4);
     this.line(
-      `if ((cpu.segAccess[${SS}] & 16384) !== 0) { const s${k} = (r4 - 4) | 0; ${this.use("wr32")}(cpu, ${SS}, s${k}, ${v}); r4 = s${k}; R[4] = s${k}; }`,
+      `if ((cpu.segAccess[${SS}] & 16384) !== 0) { const s${k} = (r4 - 4) | 0; ${this.store(4, SS, `s${k}`, v)} r4 = s${k}; R[4] = s${k}; }`,
     );
     this.line(`else { ${this.use("push32")}(cpu, ${v}); r4 = R[4]; }`);
   }
@@ -377,7 +412,8 @@ class Emitter {
     this.line(`cpu.insnEsp = R[4]; cpu.eip = ${hex(next)};`);
     if (callout >= 0) this.line(`CO[${callout}]++;`);
     this.line(`${h}(cpu, ${r});`);
-    this.line("\u0000RELOAD\u0000");
+    // ALU handlers change no segment register and no control register: FM stays.
+    this.line(ALU_HANDLERS.has(i.fn) ? "\u0000RELOADREGS\u0000" : "\u0000RELOAD\u0000");
     this.flags = undefined;
     if (last)
       this.line(this.region ? this.endBlock(k, "cpu.eip") : `cpu.instructionsRetired += ${k + 1}; return;`);
@@ -408,13 +444,13 @@ class Emitter {
     }
     if (fn === D.movRM32 || (fn === D.movRRm32 && !reg)) {
       fault();
-      this.setReg(i.reg, `${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)})`);
+      this.setReg(i.reg, `${this.load(4, i.seg, this.ea(i))}`);
       this.breakCheck(k, next, last, true);
       return false;
     }
     if (fn === D.movMR32 || (fn === D.movRmR32 && !reg)) {
       fault();
-      this.line(`${this.use("wr32")}(cpu, ${i.seg}, ${this.ea(i)}, ${this.reg(i.reg)});`);
+      this.line(this.store(4, i.seg, this.ea(i), `${this.reg(i.reg)}`));
       this.breakCheck(k, next, last, true);
       return false;
     }
@@ -426,7 +462,7 @@ class Emitter {
       if (reg) this.setReg(i.rm, String(i.imm | 0));
       else {
         fault();
-        this.line(`${this.use("wr32")}(cpu, ${i.seg}, ${this.ea(i)}, ${i.imm | 0});`);
+        this.line(this.store(4, i.seg, this.ea(i), `${i.imm | 0}`));
         this.breakCheck(k, next, last, true);
       }
       return false;
@@ -443,7 +479,7 @@ class Emitter {
         return false;
       }
       fault();
-      const v = `${this.use("rd8")}(cpu, ${i.seg}, ${this.ea(i)})`;
+      const v = `${this.load(1, i.seg, this.ea(i))}`;
       this.setReg(i.reg, sx ? `((${v} << 24) >> 24)` : v);
       this.breakCheck(k, next, last, true);
       return false;
@@ -454,7 +490,7 @@ class Emitter {
       if (reg) v = `(${this.reg(i.rm)} & 65535)`;
       else {
         fault();
-        v = `${this.use("rd16")}(cpu, ${i.seg}, ${this.ea(i)})`;
+        v = `${this.load(2, i.seg, this.ea(i))}`;
       }
       this.setReg(i.reg, sx ? `((${v} << 16) >> 16)` : v);
       if (!reg) this.breakCheck(k, next, last, true);
@@ -469,10 +505,10 @@ class Emitter {
       }
       fault();
       if (fn === D.movRRm8) {
-        this.line(`const ${t} = ${this.use("rd8")}(cpu, ${i.seg}, ${this.ea(i)});`);
+        this.line(`const ${t} = ${this.load(1, i.seg, this.ea(i))};`);
         this.setReg8(i.reg, t);
       } else {
-        this.line(`${this.use("wr8")}(cpu, ${i.seg}, ${this.ea(i)}, ${this.reg8(i.reg)});`);
+        this.line(this.store(1, i.seg, this.ea(i), `${this.reg8(i.reg)}`));
       }
       this.breakCheck(k, next, last, true);
       return false;
@@ -489,7 +525,7 @@ class Emitter {
       fault();
       this.reg(4);
       this.line(
-        `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.use("rd32")}(cpu, ${SS}, r4); r4 = (r4 + 4) | 0; R[4] = r4; }`,
+        `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.load(4, SS, "r4")}; r4 = (r4 + 4) | 0; R[4] = r4; }`,
       );
       this.line(`else { ${t} = ${this.use("pop32")}(cpu); r4 = R[4]; }`);
       this.setReg(i.reg, t);
@@ -519,7 +555,7 @@ class Emitter {
         else {
           fault();
           mem = true;
-          this.line(`const b${k} = ${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+          this.line(`const b${k} = ${this.load(4, i.seg, this.ea(i))};`);
           b = `b${k}`;
         }
       } else if (fn === A.aluRmImm32) {
@@ -537,7 +573,7 @@ class Emitter {
         else {
           fault();
           mem = true;
-          this.line(`const a${k} = ${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+          this.line(`const a${k} = ${this.load(4, i.seg, this.ea(i))};`);
           a = `a${k}`;
         }
         b = this.reg(i.reg);
@@ -563,7 +599,7 @@ class Emitter {
       else if (reg) a = this.reg(i.rm);
       else {
         fault();
-        this.line(`const a${k} = ${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+        this.line(`const a${k} = ${this.load(4, i.seg, this.ea(i))};`);
         a = `a${k}`;
       }
       const b = fn === A.testRmR32 ? this.reg(i.reg) : String(i.imm | 0);
@@ -688,7 +724,7 @@ class Emitter {
       else if (reg) a = this.reg8(i.rm);
       else {
         fault();
-        this.line(`const a${k} = ${this.use("rd8")}(cpu, ${i.seg}, ${this.ea(i)});`);
+        this.line(`const a${k} = ${this.load(1, i.seg, this.ea(i))};`);
         a = `a${k}`;
       }
       this.line(`const ${t} = ${a} & ${i.imm & 255};`);
@@ -704,7 +740,7 @@ class Emitter {
       const b = fn === A.aluRmImm32 ? String(i.imm | 0) : `b${k}`;
       if (fn === A.aluRmR32) this.line(`const b${k} = ${this.reg(i.reg)};`);
       if (i.sub === 7) {
-        this.line(`const a${k} = ${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+        this.line(`const a${k} = ${this.load(4, i.seg, this.ea(i))};`);
         this.alu32(7, k, `a${k}`, b);
       } else {
         this.line(`const a${k} = ${this.use("rmwRead32")}(cpu, ${i.seg}, ${this.ea(i)});`);
@@ -732,8 +768,8 @@ class Emitter {
     }
     if (fn === D.movAxMoffs32 || fn === D.movMoffsAx32) {
       fault();
-      if (fn === D.movAxMoffs32) this.setReg(0, `${this.use("rd32")}(cpu, ${i.seg}, ${i.disp | 0})`);
-      else this.line(`${this.use("wr32")}(cpu, ${i.seg}, ${i.disp | 0}, ${this.reg(0)});`);
+      if (fn === D.movAxMoffs32) this.setReg(0, `${this.load(4, i.seg, `${i.disp | 0}`)}`);
+      else this.line(this.store(4, i.seg, `${i.disp | 0}`, `${this.reg(0)}`));
       this.breakCheck(k, next, last, true);
       return false;
     }
@@ -742,7 +778,7 @@ class Emitter {
       if (reg) v = this.reg(i.rm);
       else {
         fault();
-        this.line(`const v${k} = ${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+        this.line(`const v${k} = ${this.load(4, i.seg, this.ea(i))};`);
         v = `v${k}`;
       }
       this.line(`if (${this.condition(i.sub)}) { r${i.reg} = ${v}; R[${i.reg}] = r${i.reg}; }`);
@@ -757,21 +793,20 @@ class Emitter {
     }
     if (fn === D.movRmImm8 && !reg) {
       fault();
-      this.line(`${this.use("wr8")}(cpu, ${i.seg}, ${this.ea(i)}, ${i.imm & 255});`);
+      this.line(this.store(1, i.seg, this.ea(i), `${i.imm & 255}`));
       this.breakCheck(k, next, last, true);
       return false;
     }
     if ((fn === D.movRmR16 || fn === D.movRRm16) && !reg) {
       fault();
-      if (fn === D.movRmR16)
-        this.line(`${this.use("wr16")}(cpu, ${i.seg}, ${this.ea(i)}, ${this.reg(i.reg)} & 65535);`);
-      else this.setReg(i.reg, `(r${i.reg} & -65536) | ${this.use("rd16")}(cpu, ${i.seg}, ${this.ea(i)})`);
+      if (fn === D.movRmR16) this.line(this.store(2, i.seg, this.ea(i), `${this.reg(i.reg)} & 65535`));
+      else this.setReg(i.reg, `(r${i.reg} & -65536) | ${this.load(2, i.seg, this.ea(i))}`);
       this.breakCheck(k, next, last, true);
       return false;
     }
     if (fn === D.pushRm32 && !reg) {
       fault();
-      this.line(`const ${t} = ${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+      this.line(`const ${t} = ${this.load(4, i.seg, this.ea(i))};`);
       this.push32(t, k);
       this.breakCheck(k, next, last, true);
       return false;
@@ -781,7 +816,7 @@ class Emitter {
       this.reg(5);
       this.reg(4);
       this.line(
-        `if ((cpu.segAccess[${SS}] & 16384) !== 0) { const ${t} = ${this.use("rd32")}(cpu, ${SS}, r5); r4 = (r5 + 4) | 0; R[4] = r4; r5 = ${t}; R[5] = ${t}; }`,
+        `if ((cpu.segAccess[${SS}] & 16384) !== 0) { const ${t} = ${this.load(4, SS, "r5")}; r4 = (r5 + 4) | 0; R[4] = r4; r5 = ${t}; R[5] = ${t}; }`,
       );
       const [h, r] = this.bind(i);
       this.line(`else { ${h}(cpu, ${r}); r4 = R[4]; r5 = R[5]; }`);
@@ -818,7 +853,7 @@ class Emitter {
     }
     if (last && (fn === C.jmpRm32 || fn === C.callRm32)) {
       fault();
-      const v = reg ? this.reg(i.rm) : `${this.use("rd32")}(cpu, ${i.seg}, ${this.ea(i)})`;
+      const v = reg ? this.reg(i.rm) : `${this.load(4, i.seg, this.ea(i))}`;
       this.line(`const ${t} = ${v} >>> 0;`);
       this.limitCheck(t);
       if (fn === C.callRm32) this.push32(hex(next), k);
@@ -839,7 +874,7 @@ class Emitter {
       const lim = "(cpu.segLimit[1] >>> 0)";
       const raise = this.use("raise");
       this.line(
-        `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.use("rd32")}(cpu, ${SS}, r4) >>> 0; if (${t} > ${lim}) ${raise}(cpu, ${GP}, 0); r4 = (r4 + ${4 + i.imm}) | 0; R[4] = r4; }`,
+        `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.load(4, SS, "r4")} >>> 0; if (${t} > ${lim}) ${raise}(cpu, ${GP}, 0); r4 = (r4 + ${4 + i.imm}) | 0; R[4] = r4; }`,
       );
       this.line(
         `else { ${t} = ${this.use("stackRead32")}(cpu, 0) >>> 0; if (${t} > ${lim}) ${raise}(cpu, ${GP}, 0); ${this.use("adjustSp")}(cpu, ${4 + i.imm}); r4 = R[4]; }`,
@@ -885,10 +920,20 @@ class Emitter {
   /** The factory source around the emitted lines. */
   private finish(name: string, params: string, body: string[], loop: boolean): string {
     const regs = [...this.regsUsed].sort((x, y) => x - y);
-    const reload = regs.length > 0 ? regs.map((r) => `r${r} = R[${r}];`).join(" ") : "";
+    const regReload = regs.length > 0 ? regs.map((r) => `r${r} = R[${r}];`).join(" ") : "";
+    let reload = regReload;
+    if (this.fm) {
+      this.use("flatMask");
+      reload += `${reload === "" ? "" : " "}FM = flatMask(cpu);`;
+    }
     if (this.out.some((l) => l.includes("\u0001condition\u0001"))) this.rt.add("condition");
     const lines = body
-      .map((l) => l.replace("\u0000RELOAD\u0000", reload).replaceAll("\u0001condition\u0001", "condition"))
+      .map((l) =>
+        l
+          .replace("\u0000RELOADREGS\u0000", regReload)
+          .replace("\u0000RELOAD\u0000", reload)
+          .replaceAll("\u0001condition\u0001", "condition"),
+      )
       .filter((l) => l.trim() !== "");
     const head: string[] = ['"use strict";'];
     const rt = [...this.rt].sort();
@@ -898,6 +943,7 @@ class Emitter {
     head.push(`return function ${name}(${params}) {`);
     head.push("  const R = cpu.regs;");
     if (regs.length > 0) head.push(`  let ${regs.map((r) => `r${r} = R[${r}]`).join(", ")};`);
+    if (this.fm) head.push("  let FM = flatMask(cpu), xa = 0;");
     if (loop) head.push("  const epoch = cpu.tlbEpoch;");
     return `${[...head, ...lines, "};"].join("\n")}\n`;
   }

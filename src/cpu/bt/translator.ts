@@ -256,6 +256,12 @@ export class BinaryTranslator implements CpuEngine {
       condition,
       raise,
       calloutCounts: this.calloutCounts,
+      flatMask,
+      M: cpu.memory,
+      MV: new DataView(cpu.memory.buffer),
+      MB: new Uint8Array(cpu.memory.buffer),
+      MS: cpu.memory.size,
+      G: cpu.memory.codeGeneration,
       noteBreak: (c: Cpu, r: Region, eip: number, k: number) => this.noteBreak(c, r, eip, k),
     };
   }
@@ -844,3 +850,20 @@ const CONTROL = new Set<Handler>([
   C.intN,
   C.int3,
 ]);
+
+/**
+ * The segments whose accesses translated code may make inline (codegen.ts load/store): with
+ * paging off, a flat (base 0, limit 4 GiB) present expand-up data segment, readable (bit s)
+ * and writable (bit 8 + s), exactly the segment half of mem.ts's rdN/wrN fast paths.
+ */
+function flatMask(cpu: Cpu): number {
+  if (cpu.cr0 < 0) return 0;
+  let m = 0;
+  for (let s = 0; s < 6; s++) {
+    if (cpu.segBase[s] !== 0 || cpu.segLimit[s] !== -1) continue;
+    const a = cpu.segAccess[s]!;
+    if ((a & 0x9c) === 0x90) m |= 1 << s;
+    if ((a & 0x9e) === 0x92) m |= 0x100 << s;
+  }
+  return m;
+}
