@@ -10,10 +10,8 @@
  * rows show "-" there.
  */
 
-import { spawn, spawnSync } from "node:child_process";
-import type { BootRun } from "./boot-run.js";
-import { classify } from "./boot-run.js";
-import { ConsoleWatch } from "./console-watch.js";
+import { spawnSync } from "node:child_process";
+import { type BootRun, runConsoleProcess } from "./boot-run.js";
 
 export const QEMU_BINARY = "qemu-system-i386";
 export const QEMU_CPU = "pentium3";
@@ -92,9 +90,6 @@ export function ensureQemu(log: (msg: string) => void): { version: string } | { 
     : { missing: `installing ${QEMU_PACKAGE} did not give a working ${QEMU_BINARY}` };
 }
 
-/** After a kernel panic, let QEMU print the rest of the report for this long, then kill it. */
-const AFTER_PANIC_MS = 3000;
-
 /** Boots once under QEMU. Times are host seconds from just before the process is spawned. */
 export function runQemuBoot(
   config: QemuBootConfig,
@@ -102,60 +97,5 @@ export function runQemuBoot(
   timeoutMs: number,
   binary = QEMU_BINARY,
 ): Promise<BootRun> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const elapsed = (): number => (performance.now() - t0) / 1000;
-    const child = spawn(binary, qemuBootArgs(config), { stdio: ["ignore", "pipe", "pipe"] });
-    let killedFor: "timeout" | "panic" | undefined;
-    const kill = (why: "timeout" | "panic"): void => {
-      killedFor ??= why;
-      child.kill("SIGKILL");
-    };
-    let panicTimer: NodeJS.Timeout | undefined;
-    const watch = new ConsoleWatch(initLine, (stage) => {
-      if (stage === "panic") panicTimer = setTimeout(() => kill("panic"), AFTER_PANIC_MS);
-    });
-    const timer = setTimeout(() => kill("timeout"), timeoutMs);
-    let stderr = "";
-    let spawnError: string | undefined;
-    child.stdout.on("data", (chunk: Buffer) => watch.feed(chunk, elapsed()));
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-2000);
-    });
-    child.on("error", (e) => {
-      spawnError = e.message;
-    });
-    child.on("close", (code, signal) => {
-      const seconds = elapsed();
-      clearTimeout(timer);
-      if (panicTimer !== undefined) clearTimeout(panicTimer);
-      const stop =
-        spawnError !== undefined
-          ? `not started: ${spawnError}`
-          : killedFor !== undefined
-            ? `killed (${killedFor})`
-            : signal !== null
-              ? `signal ${signal}`
-              : `exit ${code}`;
-      const qemuError = stderr.trim().split("\n").at(-1) ?? "";
-      const failureLine =
-        spawnError ??
-        (watch.hits.panic?.line || watch.lastLine || (qemuError !== "" ? `qemu: ${qemuError}` : ""));
-      resolve({
-        status: classify({
-          done: watch.hits.done,
-          exitStatus: watch.exitStatus,
-          timedOut: killedFor === "timeout",
-        }),
-        seconds,
-        ...(watch.hits.init !== undefined ? { init: watch.hits.init } : {}),
-        ...(watch.hits.done !== undefined ? { done: watch.hits.done } : {}),
-        ...(watch.exitStatus !== undefined ? { exitStatus: watch.exitStatus } : {}),
-        stop,
-        failureLine,
-        ...(watch.firstFault !== undefined ? { firstFault: watch.firstFault } : {}),
-        consoleTail: [...watch.tail],
-      });
-    });
-  });
+  return runConsoleProcess(binary, qemuBootArgs(config), initLine, { timeoutMs });
 }
