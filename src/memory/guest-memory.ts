@@ -40,8 +40,12 @@ export class GuestMemory {
   readonly size: number;
   private readonly u8: Uint8Array;
   private readonly view: DataView;
-  /** One flag per 4 KiB page: 1 when the decoded-instruction cache holds code from it. */
-  private readonly codePages: Uint8Array;
+  /**
+   * One flag per 4 KiB page: 1 when the decoded-instruction cache holds code from it. Read
+   * (never written) by translated code, whose inline stores write RAM directly only where
+   * this is 0 and otherwise go through `write8/16/32` so the generation is bumped.
+   */
+  readonly codePages: Uint8Array;
   /** One counter per page, bumped on every write to a page that held decoded code. */
   readonly codeGeneration: Int32Array;
 

@@ -96,6 +96,14 @@ class Emitter {
   readonly handlers: Handler[] = [];
   readonly records: Insn[] = [];
   private flags: FlagState | undefined;
+  /**
+   * The lazy-flag record of the block's last flag-setting instruction, not yet stored into
+   * `cpu` (assignments joined by "; "). Each flag-setting instruction replaces the whole
+   * record, so only the last one before something that can observe the flags is stored: a
+   * handler call, a slow-path memory access (it may fault, and delivery pushes EFLAGS), a
+   * flag read from `cpu`, and every way out of the block.
+   */
+  private pending: string | undefined;
   /** Inline memory accesses use the flat-segment mask FM (load/store). */
   private fm = false;
   inline: Uint8Array;
@@ -111,12 +119,30 @@ class Emitter {
 
   /** The block-final transfer to `eip` (an expression) after instruction k. */
   private endBlock(k: number, eip: string): string {
-    if (this.region) return `cpu.instructionsRetired += ${k + 1}; left -= ${k + 1}; pc = ${eip}; break;`;
+    if (this.region)
+      return `${this.flushStmt()}cpu.instructionsRetired += ${k + 1}; left -= ${k + 1}; pc = ${eip}; break;`;
     return this.exitAfter(k, eip);
   }
 
   private line(s: string): void {
     this.out.push(s);
+  }
+  /** Record the flags an instruction leaves (a complete lazy record; see `pending`). */
+  private setFlags(assignments: string): void {
+    this.pending = assignments.replace(/;\s*$/, "");
+  }
+  /** The pending flag stores as statements ("" when none), for a path that leaves or faults. */
+  private flushStmt(): string {
+    return this.pending === undefined ? "" : `${this.pending}; `;
+  }
+  /** The same as a comma-expression prefix, for a slow path inside an expression. */
+  private flushExpr(): string {
+    return this.pending === undefined ? "" : `${this.pending.split("; ").join(", ")}, `;
+  }
+  /** Store the pending flags here, on the main path. */
+  private flushNow(): void {
+    if (this.pending !== undefined) this.line(`${this.pending};`);
+    this.pending = undefined;
   }
   private use(name: string): string {
     this.rt.add(name);
@@ -127,30 +153,65 @@ class Emitter {
     return `r${n}`;
   }
   /**
-   * An inline load: the mem.ts fast path (present expand-up data segment, no paging, inside
-   * one page, RAM) for flat segments (base 0, limit 4 GiB; `FM`, recomputed after every
-   * handler call, holds one read bit per segment and one write bit at +8), where the linear
-   * and the physical address are the offset; anything else goes through rdN, as before.
+   * The physical address of an inline access, or -1 for the slow path: the mem.ts fast path
+   * (present expand-up data segment, inside one page, RAM) for flat segments (base 0, limit
+   * 4 GiB; `FM` holds one read bit per segment and one write bit at +8), where the linear
+   * address is the offset. With paging on (`PG`) the linear page goes through the soft TLB
+   * (`TR`/`TW`, mem.ts tlbTranslateRead/Write) and must grant the current privilege (`PV`:
+   * 1 supervisor, 2 user); a miss takes the slow path, which walks and fills. FM, PG and PV
+   * are recomputed after every handler call that may change segments, CR0 or CPL.
    */
-  private load(w: 1 | 2 | 4, seg: number, addr: string): string {
+  private phys(w: 1 | 2 | 4, seg: number, addr: string, write: boolean): string {
     this.fm = true;
-    const slow = this.use(w === 1 ? "rd8" : w === 2 ? "rd16" : "rd32");
+    const bit = write ? 0x100 << seg : 1 << seg;
     const page = w === 1 ? "" : ` && (xa & 4095) <= ${4096 - w}`;
-    const fast =
-      w === 1 ? `${this.use("MB")}[xa]` : `${this.use("MV")}.${w === 2 ? "getUint16" : "getInt32"}(xa, true)`;
-    return `((xa = (${addr}) >>> 0), (FM & ${1 << seg}) !== 0${page} && xa + ${w} <= ${this.use("MS")} ? ${fast} : ${slow}(cpu, ${seg}, xa))`;
+    const ms = this.use("MS");
+    const tlb = this.use(write ? "TW" : "TR");
+    return (
+      `((xa = (${addr}) >>> 0), (FM & ${bit}) !== 0${page} ? ` +
+      `(PG === 0 ? (xa + ${w} <= ${ms} ? xa : -1) : ` +
+      `((xe = ${tlb}[xa >>> 12]) & PV) !== 0 && (xp = (xe & -4096) | (xa & 4095)) >= 0 && xp + ${w} <= ${ms} ? xp : -1) : -1)`
+    );
   }
 
-  /** An inline store (mem.ts wrN and ramWriteN: a write to a code page ends the block). */
+  /** An inline load (mem.ts rdN fast path, see phys); anything else goes through rdN. */
+  private load(w: 1 | 2 | 4, seg: number, addr: string): string {
+    const slow = this.use(w === 1 ? "rd8" : w === 2 ? "rd16" : "rd32");
+    const fast =
+      w === 1 ? `${this.use("MB")}[xp]` : `${this.use("MV")}.${w === 2 ? "getUint16" : "getInt32"}(xp, true)`;
+    return `((xp = ${this.phys(w, seg, addr, false)}) >= 0 ? ${fast} : (${this.flushExpr()}${slow}(cpu, ${seg}, xa)))`;
+  }
+
+  /**
+   * An inline store (mem.ts wrN): RAM is written directly unless the page holds decoded code
+   * (`CP`), where ramWriteN bumps the page's generation and ends the block (self-modifying code).
+   */
   private store(w: 1 | 2 | 4, seg: number, addr: string, v: string): string {
-    this.fm = true;
     const slow = this.use(w === 1 ? "wr8" : w === 2 ? "wr16" : "wr32");
-    const page = w === 1 ? "" : ` && (xa & 4095) <= ${4096 - w}`;
-    const G = this.use("G");
+    const ram = this.use(w === 1 ? "ramWrite8" : w === 2 ? "ramWrite16" : "ramWrite32");
+    const fast =
+      w === 1
+        ? `${this.use("MB")}[xp] = ${v}`
+        : `${this.use("MV")}.${w === 2 ? "setUint16" : "setInt32"}(xp, ${v}, true)`;
     return (
-      `xa = (${addr}) >>> 0; if ((FM & ${0x100 << seg}) !== 0${page} && xa + ${w} <= ${this.use("MS")}) ` +
-      `{ const g = ${G}[xa >>> 12]; ${this.use("M")}.write${w * 8}(xa, ${v}); if (${G}[xa >>> 12] !== g) cpu.iBreak = true; } ` +
-      `else ${slow}(cpu, ${seg}, xa, ${v});`
+      `if ((xp = ${this.phys(w, seg, addr, true)}) >= 0) { if (${this.use("CP")}[xp >>> 12] === 0) ${fast}; else ${ram}(cpu, xp, ${v}); } ` +
+      `else { ${this.flushStmt()}${slow}(cpu, ${seg}, xa, ${v}); }`
+    );
+  }
+
+  /**
+   * Read-modify-write (mem.ts rmwRead32/rmwWrite32): the destination is checked for writing
+   * (the write TLB) before it is read, so the instruction faults before it changes anything.
+   * rmwRead returns the operand; rmwWrite stores `v` to the same place.
+   */
+  private rmwRead(k: number, seg: number, addr: string): string {
+    const mv = this.use("MV");
+    return `((p${k} = ${this.phys(4, seg, addr, true)}) >= 0 ? ${mv}.getInt32(p${k}, true) : (${this.flushExpr()}${this.use("rmwRead32")}(cpu, ${seg}, xa)))`;
+  }
+  private rmwWrite(k: number, v: string): string {
+    return (
+      `if (p${k} >= 0) { if (${this.use("CP")}[p${k} >>> 12] === 0) ${this.use("MV")}.setInt32(p${k}, ${v}, true); else ${this.use("ramWrite32")}(cpu, p${k}, ${v}); } ` +
+      `else ${this.use("rmwWrite32")}(cpu, ${v});`
     );
   }
 
@@ -177,7 +238,7 @@ class Emitter {
   }
 
   private exitAfter(k: number, eip: string | undefined): string {
-    return `${eip !== undefined ? `cpu.eip = ${eip}; ` : ""}cpu.instructionsRetired += ${k + 1}; return;`;
+    return `${this.flushStmt()}${eip !== undefined ? `cpu.eip = ${eip}; ` : ""}cpu.instructionsRetired += ${k + 1}; return;`;
   }
 
   /** After an instruction that may have set cpu.iBreak (a store, an MMIO access): leave the block. */
@@ -188,16 +249,24 @@ class Emitter {
   }
 
   private lazy(op: number, a: string, b: string, r: string, bits: number): void {
-    this.line(
+    this.setFlags(
       `cpu.lfA = ${a}; cpu.lfB = ${b}; cpu.lfRes = ${r}; cpu.lfBits = ${bits}; cpu.lfOp = ${op}; cpu.lazyMask = ${ARITH};`,
     );
   }
   private lazyLogic(r: string, bits: number): void {
-    this.line(`cpu.lfRes = ${r}; cpu.lfBits = ${bits}; cpu.lfOp = ${OP_LOGIC}; cpu.lazyMask = ${ARITH};`);
+    this.setFlags(`cpu.lfRes = ${r}; cpu.lfBits = ${bits}; cpu.lfOp = ${OP_LOGIC}; cpu.lazyMask = ${ARITH};`);
   }
 
-  /** CF as an expression, from the block's own flag state when known (flags.ts getCF). */
+  /**
+   * CF as an expression, from the block's own flag state when known (flags.ts getCF); an
+   * expression that reads `cpu` gets the pending flags stored first.
+   */
   private cf(): string {
+    const e = this.cfExpr();
+    if (e.includes("cpu")) this.flushNow();
+    return e;
+  }
+  private cfExpr(): string {
     const f = this.flags;
     if (f !== undefined && f.bits === 32) {
       if (f.kind === "sub") return `((${f.a} >>> 0) < (${f.b} >>> 0) ? 1 : 0)`;
@@ -249,7 +318,10 @@ class Emitter {
   /** 8-bit ALU op (ops-alu.ts alu8); operands and result are unsigned bytes. */
   private alu8(op: number, k: number, a: string, b: string): string {
     const t = `t${k}`;
-    const cf = `${this.use("getCF")}(cpu)`;
+    const cf = (): string => {
+      this.flushNow();
+      return `${this.use("getCF")}(cpu)`;
+    };
     switch (op) {
       case 0:
         this.line(`const ${t} = (${a} + ${b}) & 255;`);
@@ -257,12 +329,12 @@ class Emitter {
         this.flags = { kind: "add", a, b, r: t, bits: 8 };
         break;
       case 2:
-        this.line(`const ${t} = (${a} + ${b} + ${cf}) & 255;`);
+        this.line(`const ${t} = (${a} + ${b} + ${cf()}) & 255;`);
         this.lazy(OP_ADD, a, b, t, 8);
         this.flags = undefined;
         break;
       case 3:
-        this.line(`const ${t} = (${a} - ${b} - ${cf}) & 255;`);
+        this.line(`const ${t} = (${a} - ${b} - ${cf()}) & 255;`);
         this.lazy(OP_SUB, a, b, t, 8);
         this.flags = undefined;
         break;
@@ -283,8 +355,16 @@ class Emitter {
     return t;
   }
 
-  /** A condition code (flags.ts condition) as a boolean expression. */
+  /**
+   * A condition code (flags.ts condition) as a boolean expression; the generic form reads
+   * `cpu`, so the pending flags are stored first.
+   */
   private condition(cc: number): string {
+    const e = this.conditionExpr(cc);
+    if (e.includes("\u0001condition\u0001")) this.flushNow();
+    return e;
+  }
+  private conditionExpr(cc: number): string {
     const f = this.flags;
     const generic = `\u0001condition\u0001(cpu, ${cc})`;
     if (f === undefined) return generic;
@@ -386,7 +466,9 @@ class Emitter {
 
   /** Near jump target check (ops-control.ts jumpNear): #GP(0) beyond the CS limit. */
   private limitCheck(target: string): void {
-    this.line(`if (${target} > (cpu.segLimit[1] >>> 0)) ${this.use("raise")}(cpu, ${GP}, 0);`);
+    this.line(
+      `if (${target} > (cpu.segLimit[1] >>> 0)) { ${this.flushStmt()}${this.use("raise")}(cpu, ${GP}, 0); }`,
+    );
   }
 
   /** push32 (mem.ts) of `v`, keeping r4 current. */
@@ -395,7 +477,7 @@ class Emitter {
     this.line(
       `if ((cpu.segAccess[${SS}] & 16384) !== 0) { const s${k} = (r4 - 4) | 0; ${this.store(4, SS, `s${k}`, v)} r4 = s${k}; R[4] = s${k}; }`,
     );
-    this.line(`else { ${this.use("push32")}(cpu, ${v}); r4 = R[4]; }`);
+    this.line(`else { ${this.flushStmt()}${this.use("push32")}(cpu, ${v}); r4 = R[4]; }`);
   }
 
   /** Bind an instruction's handler and record as constants of the translation. */
@@ -409,6 +491,7 @@ class Emitter {
   /** The handler call: the reference semantics for everything not emitted inline. */
   private call(i: Insn, k: number, next: number, last: boolean, callout: number): void {
     const [h, r] = this.bind(i);
+    this.flushNow();
     this.line(`cpu.insnEsp = R[4]; cpu.eip = ${hex(next)};`);
     if (callout >= 0) this.line(`CO[${callout}]++;`);
     this.line(`${h}(cpu, ${r});`);
@@ -527,7 +610,7 @@ class Emitter {
       this.line(
         `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.load(4, SS, "r4")}; r4 = (r4 + 4) | 0; R[4] = r4; }`,
       );
-      this.line(`else { ${t} = ${this.use("pop32")}(cpu); r4 = R[4]; }`);
+      this.line(`else { ${this.flushStmt()}${t} = ${this.use("pop32")}(cpu); r4 = R[4]; }`);
       this.setReg(i.reg, t);
       this.breakCheck(k, next, last, true);
       return false;
@@ -615,9 +698,10 @@ class Emitter {
       this.line(`const a${k} = ${this.reg(i.reg)}, ${t} = (a${k} ${dec ? "-" : "+"} 1) | 0;`);
       this.setReg(i.reg, t);
       // lazyIncDec: CF becomes concrete, the rest lazy from the record.
-      if (cf !== "(cpu.eflags & 1)") this.line(`cpu.eflags = (cpu.eflags & -2) | ${cf};`);
-      this.line(
-        `cpu.lfA = a${k}; cpu.lfB = 1; cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${dec ? OP_SUB : OP_ADD}; cpu.lazyMask = ${ARITH & ~1};`,
+      // CF stays as it was: concrete from the earlier record, or already in cpu.eflags.
+      const keep = cf === "(cpu.eflags & 1)" ? "" : `cpu.eflags = (cpu.eflags & -2) | ${cf}; `;
+      this.setFlags(
+        `${keep}cpu.lfA = a${k}; cpu.lfB = 1; cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${dec ? OP_SUB : OP_ADD}; cpu.lazyMask = ${ARITH & ~1};`,
       );
       this.flags = { kind: "incdec", a: `a${k}`, b: "1", r: t, bits: 32 };
       return false;
@@ -645,11 +729,60 @@ class Emitter {
           of = "0";
         }
         // lazyResultWith(cpu, r, 32, cf, of)
-        this.line(
+        this.setFlags(
           `cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
         );
         this.setReg(i.rm, t);
         this.flags = { kind: "result", a: t, b: t, r: t, bits: 32 };
+        return false;
+      }
+    }
+    if (fn === A.imulRRm32) {
+      // IMUL r32, r/m32 [, imm] (ops-alu.ts imulRRm32): CF = OF = the signed product does not
+      // fit in 32 bits (the double product is exact whenever it does); SZP from the low half.
+      let a: string;
+      if (reg) a = this.reg(i.rm);
+      else {
+        fault();
+        this.line(`const a${k} = ${this.load(4, i.seg, this.ea(i))};`);
+        a = `a${k}`;
+      }
+      const b = i.sub !== 0 ? String(i.imm | 0) : this.reg(i.reg);
+      this.line(`const ${t} = Math.imul(${a}, ${b}), o${k} = ${a} * ${b} !== ${t} ? 1 : 0;`);
+      this.setFlags(
+        `cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | o${k} | (o${k} << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
+      );
+      this.setReg(i.reg, t);
+      this.flags = { kind: "result", a: t, b: t, r: t, bits: 32 };
+      if (!reg) this.breakCheck(k, next, last, true);
+      return false;
+    }
+    if (fn === A.shiftRm16 && reg && (i.sub === 4 || i.sub === 5 || i.sub === 7)) {
+      // SHL/SHR/SAR r16, imm8 | 1 with a count of 1-15 (ops-alu.ts shift, bits = 16).
+      const c = i.sub2 === 0 ? i.imm & 31 : i.sub2 === 1 ? 1 : 0;
+      if (c !== 0 && c < 16) {
+        const v = `v${k}`;
+        this.line(`const ${v} = ${this.reg(i.rm)} & 65535;`);
+        let cf: string;
+        let of: string;
+        if (i.sub === 5) {
+          this.line(`const ${t} = ${v} >>> ${c};`);
+          cf = `(${v} >>> ${c - 1}) & 1`;
+          of = `${v} >>> 15`;
+        } else if (i.sub === 4) {
+          this.line(`const ${t} = (${v} << ${c}) & 65535;`);
+          cf = `(${v} >>> ${16 - c}) & 1`;
+          of = `((${t} >>> 15) ^ ${cf}) & 1`;
+        } else {
+          this.line(`const ${t} = (((${v} << 16) >> 16) >> ${c}) & 65535;`);
+          cf = `(((${v} << 16) >> 16) >> ${c - 1}) & 1`;
+          of = "0";
+        }
+        this.setFlags(
+          `cpu.lfRes = ${t}; cpu.lfBits = 16; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
+        );
+        this.setReg(i.rm, `(r${i.rm} & -65536) | ${t}`);
+        this.flags = undefined;
         return false;
       }
     }
@@ -675,6 +808,8 @@ class Emitter {
       const c = `c${k}`;
       const v = `v${k}`;
       this.line(`const ${c} = ${this.reg(1)} & 31;`);
+      // A count of 0 leaves the flags alone: the earlier record must be in place first.
+      this.flushNow();
       this.line(`if (${c} !== 0) {`);
       this.line(`const ${v} = ${this.reg(i.rm)};`);
       let cf: string;
@@ -743,9 +878,9 @@ class Emitter {
         this.line(`const a${k} = ${this.load(4, i.seg, this.ea(i))};`);
         this.alu32(7, k, `a${k}`, b);
       } else {
-        this.line(`const a${k} = ${this.use("rmwRead32")}(cpu, ${i.seg}, ${this.ea(i)});`);
+        this.line(`let p${k} = 0; const a${k} = ${this.rmwRead(k, i.seg, this.ea(i))};`);
         const r = this.alu32(i.sub, k, `a${k}`, b);
-        this.line(`${this.use("rmwWrite32")}(cpu, ${r});`);
+        this.line(this.rmwWrite(k, r));
       }
       this.breakCheck(k, next, last, true);
       return false;
@@ -755,13 +890,14 @@ class Emitter {
       const dec = fn === A.decRm32;
       const cf = this.cf();
       this.line(
-        `const a${k} = ${this.use("rmwRead32")}(cpu, ${i.seg}, ${this.ea(i)}), ${t} = (a${k} ${dec ? "-" : "+"} 1) | 0;`,
+        `let p${k} = 0; const a${k} = ${this.rmwRead(k, i.seg, this.ea(i))}, ${t} = (a${k} ${dec ? "-" : "+"} 1) | 0;`,
       );
-      if (cf !== "(cpu.eflags & 1)") this.line(`cpu.eflags = (cpu.eflags & -2) | ${cf};`);
-      this.line(
-        `cpu.lfA = a${k}; cpu.lfB = 1; cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${dec ? OP_SUB : OP_ADD}; cpu.lazyMask = ${ARITH & ~1};`,
+      // CF stays as it was: concrete from the earlier record, or already in cpu.eflags.
+      const keep = cf === "(cpu.eflags & 1)" ? "" : `cpu.eflags = (cpu.eflags & -2) | ${cf}; `;
+      this.setFlags(
+        `${keep}cpu.lfA = a${k}; cpu.lfB = 1; cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${dec ? OP_SUB : OP_ADD}; cpu.lazyMask = ${ARITH & ~1};`,
       );
-      this.line(`${this.use("rmwWrite32")}(cpu, ${t});`);
+      this.line(this.rmwWrite(k, t));
       this.flags = { kind: "incdec", a: `a${k}`, b: "1", r: t, bits: 32 };
       this.breakCheck(k, next, last, true);
       return false;
@@ -819,7 +955,7 @@ class Emitter {
         `if ((cpu.segAccess[${SS}] & 16384) !== 0) { const ${t} = ${this.load(4, SS, "r5")}; r4 = (r5 + 4) | 0; R[4] = r4; r5 = ${t}; R[5] = ${t}; }`,
       );
       const [h, r] = this.bind(i);
-      this.line(`else { ${h}(cpu, ${r}); r4 = R[4]; r5 = R[5]; }`);
+      this.line(`else { ${this.flushStmt()}${h}(cpu, ${r}); r4 = R[4]; r5 = R[5]; }`);
       this.breakCheck(k, next, last, true);
       return false;
     }
@@ -874,10 +1010,10 @@ class Emitter {
       const lim = "(cpu.segLimit[1] >>> 0)";
       const raise = this.use("raise");
       this.line(
-        `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.load(4, SS, "r4")} >>> 0; if (${t} > ${lim}) ${raise}(cpu, ${GP}, 0); r4 = (r4 + ${4 + i.imm}) | 0; R[4] = r4; }`,
+        `let ${t}; if ((cpu.segAccess[${SS}] & 16384) !== 0) { ${t} = ${this.load(4, SS, "r4")} >>> 0; if (${t} > ${lim}) { ${this.flushStmt()}${raise}(cpu, ${GP}, 0); } r4 = (r4 + ${4 + i.imm}) | 0; R[4] = r4; }`,
       );
       this.line(
-        `else { ${t} = ${this.use("stackRead32")}(cpu, 0) >>> 0; if (${t} > ${lim}) ${raise}(cpu, ${GP}, 0); ${this.use("adjustSp")}(cpu, ${4 + i.imm}); r4 = R[4]; }`,
+        `else { ${this.flushStmt()}${t} = ${this.use("stackRead32")}(cpu, 0) >>> 0; if (${t} > ${lim}) ${raise}(cpu, ${GP}, 0); ${this.use("adjustSp")}(cpu, ${4 + i.imm}); r4 = R[4]; }`,
       );
       this.line(this.endBlock(k, t));
       return true;
@@ -893,6 +1029,7 @@ class Emitter {
   private body(b: BlockInput): void {
     this.b = b;
     this.flags = undefined;
+    this.pending = undefined;
     this.inline = new Uint8Array(b.insns.length);
     this.callouts = new Int16Array(b.insns.length).fill(-1);
     const insns = b.insns;
@@ -908,13 +1045,14 @@ class Emitter {
     for (let k = 0; k < n; k++) {
       if (b.counted && k > 0) {
         this.line(
-          `if (limit === ${k}) { cpu.eip = ${hex(eips[k]!)}; cpu.instructionsRetired += ${k}; return; }`,
+          `if (limit === ${k}) { ${this.flushStmt()}cpu.eip = ${hex(eips[k]!)}; cpu.instructionsRetired += ${k}; return; }`,
         );
       }
       ended = this.insn(insns[k]!, k, eips[k]!, k + 1 < n ? eips[k + 1]! : end, k === n - 1);
     }
     // Fall-through end (block size limit, page end, an instruction that ends the block).
     if (!ended) this.line(this.endBlock(n - 1, hex(end)));
+    this.pending = undefined;
   }
 
   /** The factory source around the emitted lines. */
@@ -924,7 +1062,7 @@ class Emitter {
     let reload = regReload;
     if (this.fm) {
       this.use("flatMask");
-      reload += `${reload === "" ? "" : " "}FM = flatMask(cpu);`;
+      reload += `${reload === "" ? "" : " "}FM = flatMask(cpu); PG = cpu.cr0 < 0 ? 1 : 0; PV = cpu.cpl === 3 ? 2 : 1;`;
     }
     if (this.out.some((l) => l.includes("\u0001condition\u0001"))) this.rt.add("condition");
     const lines = body
@@ -943,7 +1081,10 @@ class Emitter {
     head.push(`return function ${name}(${params}) {`);
     head.push("  const R = cpu.regs;");
     if (regs.length > 0) head.push(`  let ${regs.map((r) => `r${r} = R[${r}]`).join(", ")};`);
-    if (this.fm) head.push("  let FM = flatMask(cpu), xa = 0;");
+    if (this.fm)
+      head.push(
+        "  let FM = flatMask(cpu), PG = cpu.cr0 < 0 ? 1 : 0, PV = cpu.cpl === 3 ? 2 : 1, xa = 0, xe = 0, xp = 0;",
+      );
     if (loop) head.push("  const epoch = cpu.tlbEpoch;");
     return `${[...head, ...lines, "};"].join("\n")}\n`;
   }

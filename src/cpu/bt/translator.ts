@@ -59,6 +59,9 @@ import {
   initTlb,
   pop32,
   push32,
+  ramWrite8,
+  ramWrite16,
+  ramWrite32,
   rd8,
   rd16,
   rd32,
@@ -257,11 +260,15 @@ export class BinaryTranslator implements CpuEngine {
       raise,
       calloutCounts: this.calloutCounts,
       flatMask,
-      M: cpu.memory,
+      ramWrite8,
+      ramWrite16,
+      ramWrite32,
       MV: new DataView(cpu.memory.buffer),
       MB: new Uint8Array(cpu.memory.buffer),
       MS: cpu.memory.size,
-      G: cpu.memory.codeGeneration,
+      CP: cpu.memory.codePages,
+      TR: cpu.tlbRead,
+      TW: cpu.tlbWrite,
       noteBreak: (c: Cpu, r: Region, eip: number, k: number) => this.noteBreak(c, r, eip, k),
     };
   }
@@ -331,7 +338,6 @@ export class BinaryTranslator implements CpuEngine {
     const cpu = this.cpu;
     deliverExternalInterrupt(cpu, vector);
     cpu.interruptShadow = 0;
-    cpu.tlbEpoch++;
   }
 
   /** Deliver the exception recorded in cpu.fault* (EIP/ESP already restored). */
@@ -345,7 +351,6 @@ export class BinaryTranslator implements CpuEngine {
       cpu.shutdown = true;
       simpleExit(cpu, ExitReason.TRIPLE_FAULT);
     }
-    cpu.tlbEpoch++;
   }
 
   /** The run loop: the interpreter's (interpreter.ts run), so that slices end identically. */
@@ -852,12 +857,11 @@ const CONTROL = new Set<Handler>([
 ]);
 
 /**
- * The segments whose accesses translated code may make inline (codegen.ts load/store): with
- * paging off, a flat (base 0, limit 4 GiB) present expand-up data segment, readable (bit s)
- * and writable (bit 8 + s), exactly the segment half of mem.ts's rdN/wrN fast paths.
+ * The segments whose accesses translated code may make inline (codegen.ts phys): flat (base
+ * 0, limit 4 GiB) present expand-up data segments, readable (bit s) and writable (bit 8 + s),
+ * exactly the segment half of mem.ts's rdN/wrN fast paths; the paging half is the soft TLB.
  */
 function flatMask(cpu: Cpu): number {
-  if (cpu.cr0 < 0) return 0;
   let m = 0;
   for (let s = 0; s < 6; s++) {
     if (cpu.segBase[s] !== 0 || cpu.segLimit[s] !== -1) continue;

@@ -157,7 +157,6 @@ export class Interpreter implements CpuEngine {
     const cpu = this.cpu;
     deliverExternalInterrupt(cpu, vector);
     cpu.interruptShadow = 0;
-    cpu.tlbEpoch++;
   }
 
   /** Deliver the exception recorded in cpu.fault* (EIP/ESP already restored). */
@@ -172,7 +171,6 @@ export class Interpreter implements CpuEngine {
       cpu.shutdown = true;
       simpleExit(cpu, ExitReason.TRIPLE_FAULT);
     }
-    cpu.tlbEpoch++;
   }
 
   run(maxInstructions: number): StopReasonCode {

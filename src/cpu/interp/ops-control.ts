@@ -100,7 +100,6 @@ export function loop(cpu: Cpu, i: Insn): void {
 
 function afterSystemTransfer(cpu: Cpu): void {
   cpu.iBreak = true;
-  cpu.tlbEpoch++;
 }
 
 /** JMP ptr16:16/32 (EA): i.imm = offset, i.imm2 = selector. */

@@ -1,8 +1,9 @@
 /**
  * Sensitive and system instructions. The interpreter decodes them; privileged work is
  * done by the system layer (src/cpu/system/index.ts) and the monitor (VM exits). After a
- * call into the system layer the interpreter leaves the current block (`iBreak`) and
- * drops its software TLB (`tlbEpoch`), since paging, CPL, CS or IF may have changed.
+ * call into the system layer the interpreter leaves the current block (`iBreak`), since
+ * CPL, CS, IF or paging may have changed; the system layer itself moves `tlbEpoch` when a
+ * translation changed (MOV CR0/CR3/CR4, INVLPG), which drops the software TLB.
  */
 
 import { ExitReason, type ExitReasonCode } from "../../vmm/exit-reason.js";
@@ -32,7 +33,6 @@ const IF = 1 << 9;
 
 export function afterSystem(cpu: Cpu): void {
   cpu.iBreak = true;
-  cpu.tlbEpoch++;
 }
 
 /** Fill the shared exit record with the common fields and hand it to the monitor. */
@@ -48,7 +48,6 @@ export function simpleExit(cpu: Cpu, reason: ExitReasonCode): void {
   x.fault = false;
   x.instructionPointer = (cpu.segBase[CS]! + cpu.insnEip) >>> 0;
   cpu.exitHandler.handleExit(x);
-  cpu.tlbEpoch++;
   if (x.fault) raise(cpu, Vector.GP, 0);
 }
 

@@ -286,9 +286,19 @@ export function execGroup7(cpu: Cpu, modrm: number, seg: number, offset: number,
   }
 }
 
+/**
+ * The paging unit dropped translations: the engines' caches built on them (their soft TLBs,
+ * chained blocks, fetch pages) go too (cpu.ts, tlbEpoch). This is the only place, with
+ * reset, where a guest instruction changes the linear-to-physical mapping.
+ */
+function translationsChanged(cpu: Cpu): void {
+  cpu.tlbEpoch = (cpu.tlbEpoch + 1) | 0;
+}
+
 /** INVLPG: drop the TLB entry, then the INVLPG exit (address = linear). */
 function invlpg(cpu: Cpu, linear: number): void {
   cpu.mmu.invalidatePage(linear);
+  translationsChanged(cpu);
   report(cpu, ExitReason.INVLPG, linear >>> 0, false, 0);
 }
 
@@ -312,7 +322,10 @@ function writeCr0(cpu: Cpu, value: number): void {
   cpu.cr0 = value;
   // PG or WP changes flush everything (SDM 4.10.4.1; the TLB caches WP-dependent rights),
   // so does PE (the guest may have rebuilt its tables in between).
-  if (((old ^ value) & (CR0.PG | CR0.WP | CR0.PE)) !== 0) cpu.mmu.flush(true);
+  if (((old ^ value) & (CR0.PG | CR0.WP | CR0.PE)) !== 0) {
+    cpu.mmu.flush(true);
+    translationsChanged(cpu);
+  }
   if ((value & CR0.PE) === 0) cpu.cpl = 0;
   report(cpu, ExitReason.CR_ACCESS, 0, true, value);
 }
@@ -331,12 +344,16 @@ export function movToCr(cpu: Cpu, cr: number, value: number): void {
     case 3:
       cpu.cr3 = value & CR3_BITS;
       cpu.mmu.flush(false);
+      translationsChanged(cpu);
       break;
     default: {
       if ((value & ~CR4_ALLOWED) !== 0) raise(cpu, Vector.GP, 0);
       const old = cpu.cr4;
       cpu.cr4 = value;
-      if (((old ^ value) & (CR4.PGE | CR4.PSE | CR4.PAE)) !== 0) cpu.mmu.flush(true);
+      if (((old ^ value) & (CR4.PGE | CR4.PSE | CR4.PAE)) !== 0) {
+        cpu.mmu.flush(true);
+        translationsChanged(cpu);
+      }
       break;
     }
   }
