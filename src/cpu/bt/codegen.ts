@@ -68,12 +68,8 @@ const ALU_HANDLERS: ReadonlySet<Handler> = new Set(
 );
 
 const ARITH = 0x8d5;
-/** EFLAGS without CF, OF and AF (lazyResultWith). */
-const NOT_CF_OF_AF = ~0x811;
-const RESULT_FLAGS = 0xc4;
 const OP_ADD = 0;
 const OP_SUB = 1;
-const OP_LOGIC = 2;
 const GP = 13;
 const SS = 2;
 
@@ -249,12 +245,11 @@ class Emitter {
   }
 
   private lazy(op: number, a: string, b: string, r: string, bits: number): void {
-    this.setFlags(
-      `cpu.lfA = ${a}; cpu.lfB = ${b}; cpu.lfRes = ${r}; cpu.lfBits = ${bits}; cpu.lfOp = ${op}; cpu.lazyMask = ${ARITH};`,
-    );
+    // flags.ts lazyAdd / lazySub (one short call: a record may be stored on several paths).
+    this.setFlags(`${this.use(op === OP_ADD ? "lazyAdd" : "lazySub")}(cpu, ${a}, ${b}, ${r}, ${bits});`);
   }
   private lazyLogic(r: string, bits: number): void {
-    this.setFlags(`cpu.lfRes = ${r}; cpu.lfBits = ${bits}; cpu.lfOp = ${OP_LOGIC}; cpu.lazyMask = ${ARITH};`);
+    this.setFlags(`${this.use("lazyLogic")}(cpu, ${r}, ${bits});`);
   }
 
   /**
@@ -728,10 +723,7 @@ class Emitter {
           cf = `(${v} >> ${c - 1}) & 1`;
           of = "0";
         }
-        // lazyResultWith(cpu, r, 32, cf, of)
-        this.setFlags(
-          `cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
-        );
+        this.setFlags(`${this.use("lazyResultWith")}(cpu, ${t}, 32, ${cf}, ${of});`);
         this.setReg(i.rm, t);
         this.flags = { kind: "result", a: t, b: t, r: t, bits: 32 };
         return false;
@@ -749,9 +741,7 @@ class Emitter {
       }
       const b = i.sub !== 0 ? String(i.imm | 0) : this.reg(i.reg);
       this.line(`const ${t} = Math.imul(${a}, ${b}), o${k} = ${a} * ${b} !== ${t} ? 1 : 0;`);
-      this.setFlags(
-        `cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | o${k} | (o${k} << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
-      );
+      this.setFlags(`${this.use("lazyResultWith")}(cpu, ${t}, 32, o${k}, o${k});`);
       this.setReg(i.reg, t);
       this.flags = { kind: "result", a: t, b: t, r: t, bits: 32 };
       if (!reg) this.breakCheck(k, next, last, true);
@@ -778,9 +768,7 @@ class Emitter {
           cf = `(((${v} << 16) >> 16) >> ${c - 1}) & 1`;
           of = "0";
         }
-        this.setFlags(
-          `cpu.lfRes = ${t}; cpu.lfBits = 16; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
-        );
+        this.setFlags(`${this.use("lazyResultWith")}(cpu, ${t}, 16, ${cf}, ${of});`);
         this.setReg(i.rm, `(r${i.rm} & -65536) | ${t}`);
         this.flags = undefined;
         return false;
@@ -827,9 +815,7 @@ class Emitter {
         cf = `(${v} >>> (32 - ${c})) & 1`;
         of = `((${t} >>> 31) ^ ${cf}) & 1`;
       }
-      this.line(
-        `cpu.lfRes = ${t}; cpu.lfBits = 32; cpu.lfOp = ${OP_LOGIC}; cpu.eflags = (cpu.eflags & ${NOT_CF_OF_AF}) | (${cf}) | ((${of}) << 11); cpu.lazyMask = ${RESULT_FLAGS};`,
-      );
+      this.line(`${this.use("lazyResultWith")}(cpu, ${t}, 32, ${cf}, ${of});`);
       this.setReg(i.rm, t);
       this.line("}");
       this.flags = undefined;

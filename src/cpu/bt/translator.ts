@@ -37,6 +37,7 @@
  * retranslated with that instruction as a direct callout.
  */
 
+import { setFlagsFromString } from "node:v8";
 import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
 import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
@@ -51,7 +52,15 @@ import {
   fUncacheable,
   fUsedPage2,
 } from "../interp/decoder.js";
-import { condition, getCF, installFlagAccessors } from "../interp/flags.js";
+import {
+  condition,
+  getCF,
+  installFlagAccessors,
+  lazyAdd,
+  lazyLogic,
+  lazyResultWith,
+  lazySub,
+} from "../interp/flags.js";
 import { type Handler, Insn } from "../interp/insn.js";
 import {
   adjustSp,
@@ -80,6 +89,15 @@ import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/
 import { CALLOUT_KINDS, type CalloutKind } from "./callouts.js";
 import { type BlockInput, generateBlock, generateRegion } from "./codegen.js";
 import { runCold } from "./cold.js";
+
+/**
+ * V8 never optimises a function whose bytecode exceeds --max-optimized-bytecode-size (60 KiB
+ * by default): such a region would run in V8's bytecode interpreter forever, 3x slower than
+ * the cold loop (measured: the decompressor boot went from 15 s to 48 s when flag stores on
+ * block exits pushed its hottest regions over). Regions are bounded (REGION_INSNS), so
+ * allowing 256 KiB keeps every region optimisable.
+ */
+setFlagsFromString("--max-optimized-bytecode-size=262144");
 
 /** Same block size limit as the interpreter (interpreter.ts MAX_BLOCK): the boundaries must match. */
 const MAX_BLOCK = 32;
@@ -257,6 +275,10 @@ export class BinaryTranslator implements CpuEngine {
       adjustSp,
       getCF,
       condition,
+      lazyAdd,
+      lazySub,
+      lazyLogic,
+      lazyResultWith,
       raise,
       calloutCounts: this.calloutCounts,
       flatMask,

@@ -9,8 +9,10 @@
  * Software TLB: `cpu.tlbRead` / `cpu.tlbWrite` map a linear page number to
  * `physPage | 1 (supervisor ok) | 2 (user ok)`. Entries are filled only by
  * `cpu.mmu.translate`, so accessed/dirty bits are set by the MMU exactly once per fill,
- * as a hardware TLB does (SDM Vol. 3A 4.10.2). The interpreter flushes it on MOV CR0/CR3/CR4,
- * INVLPG, any system-layer call, and when `cpu.tlbEpoch` changes.
+ * as a hardware TLB does (SDM Vol. 3A 4.10.2). Both engines flush it when `cpu.tlbEpoch`
+ * changes, which the system layer does on MOV CR0/CR3/CR4 and INVLPG (the only guest
+ * instructions that change a translation) and reset does; translated code (src/cpu/bt)
+ * reads the same arrays inline.
  */
 
 import {
