@@ -254,3 +254,57 @@ test("single-stepping (EFLAGS.TF) traps after every instruction in both engines"
     assert.equal(t.bt.faults[0]?.vector, 1, "#DB after the first instruction with TF set");
   }
 });
+
+test("paged loads and stores in translated code: TLB misses, an alias page, INVLPG, a code page, a read-only page", () => {
+  // 4 KiB pages (SDM Vol. 3A 4.3): identity for the first 2 MiB except linear 0x31000 ->
+  // physical 0x50000 (remapped to 0x60000 by the program, then INVLPG) and a read-only page
+  // at 0x30000, which a supervisor store must fault on once CR0.WP is set (4.6).
+  const src = `
+  mov ecx, 200
+  mov esi, 0x10000
+1:mov eax, [esi+ecx*4]
+  add eax, ecx
+  mov [0x31000+ecx*4], eax
+  mov ebx, [0x50000+ecx*4]
+  add [esi+ecx*4+0x2000], ebx
+  inc dword ptr [0x13000]
+  movzx edx, word ptr [0x31002+ecx*4]
+  mov [0x14000+ecx*2], dx
+  dec ecx
+  jnz 1b
+  mov dword ptr [0x210c4], 0x60003
+  invlpg [0x31000]
+  mov ecx, 100
+2:mov [0x31000+ecx*4], ecx
+  dec ecx
+  jnz 2b
+  mov dword ptr [data], 0x12345678
+  mov eax, [data]
+  mov dword ptr [0x30000], 1
+  hlt
+data: .long 0
+`;
+  const code = asm(src, AT);
+  const setup: Setup = (cpu, mem) => {
+    flat32(code, AT)(cpu, mem);
+    mem.write32(0x20000, 0x21000 | 3);
+    for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
+    mem.write32(0x21000 + 4 * 0x31, 0x50003);
+    mem.write32(0x21000 + 4 * 0x30, 0x30001);
+    for (let k = 0; k < 1024; k++) mem.write32(0x10000 + 4 * k, Math.imul(k, 0x9e3779b1));
+    cpu.cr3 = 0x20000;
+    cpu.cr0 = (cpu.cr0 | 0x8001_0001) | 0; // PG, WP, PE
+  };
+  for (const opts of OPTIONS) {
+    const t = new Twin(setup, opts);
+    t.runToStop(997);
+    const f = t.bt.faults[0];
+    assert.equal(f?.vector, 14, `${JSON.stringify(opts)}: the read-only store faults`);
+    assert.equal(f?.errorCode, 3, "present, write, supervisor");
+    assert.equal(t.b.mem.read32(0x60000 + 4 * 100), 100, "stores after INVLPG reach the new page");
+    assert.notEqual(t.b.mem.read32(0x50000 + 4 * 100), 100, "and not the old one");
+  }
+  const t = new Twin(setup, { hotThreshold: 0 });
+  t.runToStop();
+  assert.ok(t.bt.translationStats().instructionsInTranslations > 2000);
+});
