@@ -293,7 +293,7 @@ data: .long 0
     mem.write32(0x21000 + 4 * 0x30, 0x30001);
     for (let k = 0; k < 1024; k++) mem.write32(0x10000 + 4 * k, Math.imul(k, 0x9e3779b1));
     cpu.cr3 = 0x20000;
-    cpu.cr0 = (cpu.cr0 | 0x8001_0001) | 0; // PG, WP, PE
+    cpu.cr0 = cpu.cr0 | 0x8001_0001 | 0; // PG, WP, PE
   };
   for (const opts of OPTIONS) {
     const t = new Twin(setup, opts);

@@ -1,38 +1,19 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Bus } from "../src/bus/bus.js";
 import { etherCrcBe } from "../src/devices/ne2k/ether-crc.js";
 import { Ne2kPci } from "../src/devices/ne2k/ne2k-pci.js";
 import { Ne2kDriver } from "../src/devices/ne2k/testing/ne2k-driver.js";
-import { I440fxHostBridge } from "../src/devices/pci/i440fx.js";
-import { PciBus } from "../src/devices/pci/pci-bus.js";
-import { Piix3IsaBridge } from "../src/devices/pci/piix3.js";
-import { assignPciResources } from "../src/devices/pci/resources.js";
-import { Pic8259 } from "../src/devices/pic8259.js";
-import { backToBack } from "../src/net/backend.js";
+
+import { pciNicPlatform, testFrame } from "./nic-helpers.js";
 
 const MAC = Uint8Array.from([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 const PEER = Uint8Array.from([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
 
 function setup() {
-  const ports = new Bus("ports", 0x10000);
-  const mmio = new Bus("mmio", 0x1_0000_0000);
-  const pci = new PciBus(ports, mmio, { ramTop: 16 * 1024 * 1024 });
-  pci.attach();
-  const pic = new Pic8259();
-  pic.attach(ports);
-  pci.addDevice(new I440fxHostBridge(), 0);
-  const piix3 = new Piix3IsaBridge(pci, { setIsaIrq: (irq, level) => pic.setIrq(irq, level, 1) });
-  pci.addDevice(piix3, 1);
-  const [nicSide, wire] = backToBack();
-  const nic = new Ne2kPci({ backend: nicSide, mac: MAC });
-  pci.addDevice(nic, 3);
-  assignPciResources(pci, piix3, { setLevelTriggered: (irq) => pic.setTrigger(irq, true) });
-  const sent: Uint8Array[] = [];
-  wire.setReceiver((f) => {
-    sent.push(f);
-    return true;
-  });
+  const { ports, pci, pic, nic, wire, sent } = pciNicPlatform(
+    (backend) => new Ne2kPci({ backend, mac: MAC }),
+    { slot: 3, ramTop: 16 * 1024 * 1024 },
+  );
   const base = nic.barAddress(0);
   const drv = new Ne2kDriver(ports, base);
   const reg = (off: number) => ports.read(base + off, 1);
@@ -41,13 +22,7 @@ function setup() {
 }
 
 function frame(dst: Uint8Array, src: Uint8Array, len: number, seed = 1): Uint8Array {
-  const f = new Uint8Array(len);
-  f.set(dst, 0);
-  f.set(src, 6);
-  f[12] = 0x08;
-  f[13] = 0x00;
-  for (let i = 14; i < len; i++) f[i] = (i * 7 + seed) & 0xff;
-  return f;
+  return testFrame(dst, src, len, seed, 7);
 }
 
 test("ne2k: PCI identity 10EC:8029 class 0x020000 with a 32-byte I/O BAR and INTA", () => {

@@ -1,54 +1,29 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Bus } from "../src/bus/bus.js";
 import { crc32le } from "../src/devices/ne2k/ether-crc.js";
-import { I440fxHostBridge } from "../src/devices/pci/i440fx.js";
-import { PciBus } from "../src/devices/pci/pci-bus.js";
-import { Piix3IsaBridge } from "../src/devices/pci/piix3.js";
-import { assignPciResources } from "../src/devices/pci/resources.js";
 import { Pcnet } from "../src/devices/pcnet/pcnet.js";
 import { Pcnet32Driver, type Pcnet32DriverOptions } from "../src/devices/pcnet/testing/pcnet32-driver.js";
-import { Pic8259 } from "../src/devices/pic8259.js";
 import { GuestMemory } from "../src/memory/guest-memory.js";
-import { backToBack } from "../src/net/backend.js";
+
+import { pciNicPlatform, testFrame } from "./nic-helpers.js";
 
 const MAC = Uint8Array.from([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 const PEER = Uint8Array.from([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
 const RAM = 16 * 1024 * 1024;
 
 function setup(options: Pcnet32DriverOptions = {}) {
-  const ports = new Bus("ports", 0x10000);
-  const mmio = new Bus("mmio", 0x1_0000_0000);
-  const pci = new PciBus(ports, mmio, { ramTop: RAM });
-  pci.attach();
-  const pic = new Pic8259();
-  pic.attach(ports);
-  pci.addDevice(new I440fxHostBridge(), 0);
-  const piix3 = new Piix3IsaBridge(pci, { setIsaIrq: (irq, level) => pic.setIrq(irq, level, 1) });
-  pci.addDevice(piix3, 1);
   const memory = new GuestMemory(RAM);
-  const [nicSide, wire] = backToBack();
-  const nic = new Pcnet({ memory, backend: nicSide, mac: MAC });
-  pci.addDevice(nic, 4);
-  assignPciResources(pci, piix3, { setLevelTriggered: (irq) => pic.setTrigger(irq, true) });
-  const sent: Uint8Array[] = [];
-  wire.setReceiver((f) => {
-    sent.push(f);
-    return true;
-  });
+  const { ports, mmio, pci, pic, nic, wire, sent } = pciNicPlatform(
+    (backend) => new Pcnet({ memory, backend, mac: MAC }),
+    { slot: 4, ramTop: RAM },
+  );
   const base = nic.barAddress(0);
   const drv = new Pcnet32Driver(ports, base, memory, options);
   return { ports, mmio, pci, pic, nic, wire, sent, drv, base, memory };
 }
 
 function frame(dst: Uint8Array, src: Uint8Array, len: number, seed = 1): Uint8Array {
-  const f = new Uint8Array(len);
-  f.set(dst, 0);
-  f.set(src, 6);
-  f[12] = 0x08;
-  f[13] = 0x00;
-  for (let i = 14; i < len; i++) f[i] = (i * 13 + seed) & 0xff;
-  return f;
+  return testFrame(dst, src, len, seed, 13);
 }
 
 test("pcnet: PCI identity 1022:2000 class 0x020000, 32-byte I/O and MMIO BARs decoding the same registers", () => {
