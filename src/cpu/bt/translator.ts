@@ -43,6 +43,7 @@ import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
 import { Access, type Cpu, CS, Flag } from "../cpu.js";
 import { CPU_FAULT, raise } from "../fault.js";
+import { runBlock as runCold } from "../interp/block-runner.js";
 import {
   decode,
   decodedEnd,
@@ -88,7 +89,6 @@ import { simpleExit, ud } from "../interp/ops-system.js";
 import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
 import { CALLOUT_KINDS, type CalloutKind } from "./callouts.js";
 import { type BlockInput, generateBlock, generateRegion } from "./codegen.js";
-import { runCold } from "./cold.js";
 
 /**
  * V8 never optimises a function whose bytecode exceeds --max-optimized-bytecode-size (60 KiB
@@ -554,7 +554,7 @@ export class BinaryTranslator implements CpuEngine {
         } else {
           this.coldEntries++;
           this.curRegion = undefined;
-          runCold(cpu, b.insns, n, eip);
+          runCold(cpu, b.insns, n, eip | 0);
         }
       } else {
         // A budget tail: the first `left` instructions only.
@@ -565,7 +565,7 @@ export class BinaryTranslator implements CpuEngine {
           fn(cpu, left);
         } else {
           this.curRegion = undefined;
-          runCold(cpu, b.insns, left, eip);
+          runCold(cpu, b.insns, left, eip | 0);
         }
       }
       this.curBlock = undefined;

@@ -9,6 +9,8 @@
  * or when decoding the next instruction would fault. Blocks are validated against
  * GuestMemory's per-page code generation on entry, and after every instruction (a write to
  * the block's own page, self-modifying code, ends the block so the rest is re-decoded).
+ * A block's instructions run through runBlock (block-runner.ts), which the binary
+ * translator also runs its cold blocks through.
  *
  * Precise exceptions (SDM Vol. 3A 6.5): EIP and ESP at the start of each instruction are
  * kept in cpu.insnEip/insnEsp; on a fault the run loop restores them and asks the system
@@ -20,8 +22,9 @@ import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
 import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
 import { Access, type Cpu, CS, Flag } from "../cpu.js";
-import { CPU_FAULT, raise, Vector } from "../fault.js";
+import { CPU_FAULT } from "../fault.js";
 import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
+import { runBlock } from "./block-runner.js";
 import {
   decode,
   decodedEnd,
@@ -31,23 +34,9 @@ import {
   fUncacheable,
   fUsedPage2,
 } from "./decoder.js";
-import { condition, installFlagAccessors, lazyIncDec, lazyLogic, lazyResultWith, lazySub } from "./flags.js";
-import { ea, Insn } from "./insn.js";
-import {
-  adjustSp,
-  flushTlb,
-  initTlb,
-  pop32,
-  push32,
-  rd8,
-  rd32,
-  type SoftTlb,
-  stackRead32,
-  useTlb,
-  wr32,
-} from "./mem.js";
-import { R8 } from "./operand.js";
-import { alu8, alu32 } from "./ops-alu.js";
+import { installFlagAccessors } from "./flags.js";
+import { Insn } from "./insn.js";
+import { flushTlb, initTlb, type SoftTlb, useTlb } from "./mem.js";
 import { simpleExit, ud } from "./ops-system.js";
 
 const MAX_BLOCK = 32;
@@ -207,7 +196,7 @@ export class Interpreter implements CpuEngine {
       } catch (e) {
         this.inRun = false;
         if (e !== CPU_FAULT) throw e;
-        // Inline kinds are precise by construction and do not record ESP (see execBlocks).
+        // Inline kinds are precise by construction and do not record ESP (block-runner.ts).
         const kind = this.countRetiredBeforeFault();
         cpu.eip = cpu.insnEip;
         if (kind === 0) cpu.regs[4] = cpu.insnEsp;
@@ -280,7 +269,7 @@ export class Interpreter implements CpuEngine {
         this.fetchLin = 1;
         stamp = ++this.chainStamp;
       }
-      let eip = cpu.eip;
+      const eip = cpu.eip;
       cpu.insnEip = eip;
       cpu.insnEsp = regs[4]!;
       // Chained lookup: the successor this block had last time, if still valid.
@@ -328,170 +317,8 @@ export class Interpreter implements CpuEngine {
       this.curBlockEip = eip;
       const n = Math.min(b.n, left);
       cpu.iRepBudget = left - n + 1;
-      const insns = b.insns;
-      let k = 0;
-      while (k < n) {
-        const i = insns[k++]!;
-        cpu.insnEip = eip;
-        // Inline kinds neither read cpu.eip nor change ESP before their last fault, so they
-        // skip the EIP/ESP stores; cpu.eip is written back after the block.
-        eip = (eip + i.len) >>> 0;
-        switch (i.kind) {
-          case 1: // K_MOV_R_RM_REG
-            regs[i.reg] = regs[i.rm]!;
-            break;
-          case 2: // K_MOV_RM_R_REG
-            regs[i.rm] = regs[i.reg]!;
-            break;
-          case 3: // K_LOAD32
-            regs[i.reg] = rd32(cpu, i.seg, ea(cpu, i));
-            break;
-          case 4: // K_STORE32
-            wr32(cpu, i.seg, ea(cpu, i), regs[i.reg]!);
-            break;
-          case 5: // K_MOV_R_IMM32
-            regs[i.reg] = i.imm;
-            break;
-          case 6: // K_ALU_RM_R_REG
-            regs[i.rm] = alu32(cpu, i.sub, regs[i.rm]!, regs[i.reg]!);
-            break;
-          case 7: {
-            // K_ALU_R_RM_REG
-            const r = alu32(cpu, i.sub, regs[i.reg]!, regs[i.rm]!);
-            if (i.sub !== 7) regs[i.reg] = r;
-            break;
-          }
-          case 8: {
-            // K_ALU_R_RM_MEM
-            const r = alu32(cpu, i.sub, regs[i.reg]!, rd32(cpu, i.seg, ea(cpu, i)));
-            if (i.sub !== 7) regs[i.reg] = r;
-            break;
-          }
-          case 9: {
-            // K_ALU_RM_IMM_REG
-            const r = alu32(cpu, i.sub, regs[i.rm]!, i.imm);
-            if (i.sub !== 7) regs[i.rm] = r;
-            break;
-          }
-          case 10: {
-            // K_ALU_ACC_IMM32
-            const r = alu32(cpu, i.sub, regs[0]!, i.imm);
-            if (i.sub !== 7) regs[0] = r;
-            break;
-          }
-          case 11: {
-            // K_CMP_RM_R
-            const a = i.mod === 3 ? regs[i.rm]! : rd32(cpu, i.seg, ea(cpu, i));
-            const bb = regs[i.reg]!;
-            lazySub(cpu, a, bb, (a - bb) | 0, 32);
-            break;
-          }
-          case 12: // K_TEST_RR32
-            lazyLogic(cpu, regs[i.rm]! & regs[i.reg]!, 32);
-            break;
-          case 13: {
-            // K_INC32
-            const a = regs[i.reg]!;
-            const r = (a + 1) | 0;
-            regs[i.reg] = r;
-            lazyIncDec(cpu, a, r, 32, false);
-            break;
-          }
-          case 14: {
-            // K_DEC32
-            const a = regs[i.reg]!;
-            const r = (a - 1) | 0;
-            regs[i.reg] = r;
-            lazyIncDec(cpu, a, r, 32, true);
-            break;
-          }
-          case 16: // K_PUSH32
-            push32(cpu, regs[i.reg]!);
-            break;
-          case 17: {
-            // K_POP32
-            const v = pop32(cpu);
-            regs[i.reg] = v;
-            break;
-          }
-          case 18: // K_LEA32
-            regs[i.reg] = ea(cpu, i);
-            break;
-          case 19: // K_MOVZX_B32
-            regs[i.reg] = i.mod === 3 ? cpu.reg8[R8[i.rm]!]! : rd8(cpu, i.seg, ea(cpu, i));
-            break;
-          case 15: {
-            // K_JCC: the limit check is the instruction's only fault (EIP restored by run()).
-            if (condition(cpu, i.sub)) {
-              const t = i.o32 !== 0 ? (eip + i.imm) >>> 0 : (eip + i.imm) & 0xffff;
-              if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
-              eip = t;
-            }
-            break;
-          }
-          case 20: {
-            // K_CALL_REL32: limit check, then the push (which changes ESP only once it succeeded).
-            const t = (eip + i.imm) >>> 0;
-            if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
-            push32(cpu, eip);
-            eip = t;
-            break;
-          }
-          case 21: {
-            // K_RET32: read, check, then release the stack.
-            const t = stackRead32(cpu, 0) >>> 0;
-            if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
-            adjustSp(cpu, 4 + i.imm);
-            eip = t;
-            break;
-          }
-          case 22: {
-            // K_JMP_REL
-            const t = i.o32 !== 0 ? (eip + i.imm) >>> 0 : (eip + i.imm) & 0xffff;
-            if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
-            eip = t;
-            break;
-          }
-          case 23: {
-            // K_SHIFT_R32_IMM: SHL/SHR/SAR by 1..31 (ops-alu.ts shift()).
-            const v = regs[i.rm]!;
-            const c = i.sub2 === 0 ? i.imm & 31 : 1;
-            let r: number;
-            if (i.sub === 5) {
-              r = v >>> c;
-              lazyResultWith(cpu, r | 0, 32, (v >>> (c - 1)) & 1, v >>> 31);
-            } else if (i.sub === 4) {
-              r = v << c;
-              const cf = (v >>> (32 - c)) & 1;
-              lazyResultWith(cpu, r, 32, cf, ((r >>> 31) ^ cf) & 1);
-            } else {
-              r = v >> c;
-              lazyResultWith(cpu, r, 32, (v >> (c - 1)) & 1, 0);
-            }
-            regs[i.rm] = r;
-            break;
-          }
-          case 24: {
-            // K_ALU8_RR
-            const r8 = cpu.reg8;
-            const d = R8[i.rm]!;
-            r8[d] = alu8(cpu, i.sub, r8[d]!, r8[R8[i.reg]!]!);
-            break;
-          }
-          case 25: // K_TEST8_RR
-            lazyLogic(cpu, cpu.reg8[R8[i.rm]!]! & cpu.reg8[R8[i.reg]!]!, 8);
-            break;
-          default:
-            cpu.insnEsp = regs[4]!;
-            cpu.eip = eip;
-            i.fn(cpu, i);
-            eip = cpu.eip;
-        }
-        // Also set by a write into a page holding decoded code (mem.ts, access.ts).
-        if (cpu.iBreak) break;
-      }
-      cpu.eip = eip;
-      cpu.instructionsRetired += k;
+      // Signed, so that V8 does not box a kernel's EIP on every call (see runBlock).
+      runBlock(cpu, b.insns, n, eip | 0);
       this.curBlock = undefined;
     }
   }
