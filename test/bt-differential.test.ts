@@ -12,6 +12,7 @@ import { runQemuOracle } from "../src/conformance/index.js";
 import { qemuPrograms } from "../src/conformance/qemu/programs.js";
 import { runVmlab } from "../src/conformance/qemu/run-qemu.js";
 import { runUserOracle } from "../src/conformance/user/run-user.js";
+import type { TranslatorBackend } from "../src/cpu/bt/translator.js";
 import { buildGuest } from "../src/guests/assemble.js";
 import { Machine } from "../src/machine/machine.js";
 
@@ -22,14 +23,19 @@ interface GuestResult {
   reason: string;
 }
 
-async function runGuest(image: Uint8Array, engine: "interp" | "bt", hotThreshold = 0): Promise<GuestResult> {
+async function runGuest(
+  image: Uint8Array,
+  engine: "interp" | "bt",
+  hotThreshold = 0,
+  backend: TranslatorBackend = "js",
+): Promise<GuestResult> {
   const m = new Machine({
     memoryMiB: 16,
     firmware: image,
     debugExitPort: 0xf4,
     time: "deterministic",
     engine,
-    translator: { hotThreshold },
+    translator: { hotThreshold, backend },
   });
   let output = "";
   m.onSerial((b) => {
@@ -57,6 +63,9 @@ for (const [name, defs] of GUESTS) {
     // Everything translated at first sight, most of it, and the default threshold.
     for (const hot of [0, 20, 50_000])
       assert.deepEqual(await runGuest(image, "bt", hot), a, `hotThreshold ${hot}`);
+    // The wasm backend (wasm-codegen.ts), everything translated and most of it.
+    for (const hot of [0, 20])
+      assert.deepEqual(await runGuest(image, "bt", hot, "wasm"), a, `wasm backend, hotThreshold ${hot}`);
   });
 }
 

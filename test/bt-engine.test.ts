@@ -48,6 +48,8 @@ const OPTIONS = [
   { hotThreshold: 0, translateTails: true },
   { hotThreshold: 3 },
   { hotThreshold: 1e9 },
+  { hotThreshold: 0, backend: "wasm" as const },
+  { hotThreshold: 3, backend: "wasm" as const },
 ];
 
 test("any split of the budget gives the interpreter's state after every run()", () => {

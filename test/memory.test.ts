@@ -23,12 +23,17 @@ test("guest memory refuses accesses outside RAM with a typed error, including at
   assert.equal(m.read32(0xfffc), 7);
 });
 
-test("guest memory lives in a SharedArrayBuffer another thread can map", () => {
+test("guest memory is a shared WebAssembly memory; the CPU area past the RAM is out of the guest's reach", () => {
   const m = new GuestMemory(0x2000);
   assert.ok(m.buffer instanceof SharedArrayBuffer);
-  const other = new GuestMemory(0x2000, m.buffer);
-  other.write8(5, 42);
+  assert.equal(m.wasmMemory.buffer, m.buffer);
+  assert.equal(m.cpuArea, 0x10000, "RAM rounded up to a wasm page");
+  const wasmView = new Uint8Array(m.wasmMemory.buffer);
+  wasmView[5] = 42;
   assert.equal(m.read8(5), 42);
+  // Bytes in the CPU area are not guest-physical memory.
+  assert.throws(() => m.read8(m.cpuArea), GuestMemoryError);
+  assert.throws(() => m.readBytes(0x1fff, 2), GuestMemoryError);
 });
 
 test("writes to a marked code page bump its generation once, until it is marked again", () => {

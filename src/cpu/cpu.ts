@@ -16,6 +16,7 @@
  */
 
 import type { GuestMemory } from "../memory/guest-memory.js";
+import { STATE_OFF } from "../memory/wasm-layout.js";
 import type { ExitHandler } from "../vmm/exit.js";
 import { VmExit } from "../vmm/exit.js";
 import type { FaultSink } from "./fault.js";
@@ -146,10 +147,11 @@ export interface LinearTranslator {
 
 export class Cpu implements FaultSink {
   // ---- general registers -------------------------------------------------------------
-  readonly regBuffer = new ArrayBuffer(32);
-  readonly regs = new Int32Array(this.regBuffer);
-  readonly reg16 = new Uint16Array(this.regBuffer);
-  readonly reg8 = new Uint8Array(this.regBuffer);
+  // They live at the start of the memory's CPU area (memory/wasm-layout.ts), where the
+  // translator's WebAssembly code reads and writes them.
+  readonly regs: Int32Array;
+  readonly reg16: Uint16Array;
+  readonly reg8: Uint8Array;
   /** Offset of the next instruction within CS. */
   eip = 0;
 
@@ -286,6 +288,10 @@ export class Cpu implements FaultSink {
   suppressException = false;
 
   constructor(memory: GuestMemory, exitHandler: ExitHandler) {
+    const at = memory.cpuArea + STATE_OFF;
+    this.regs = new Int32Array(memory.buffer, at, 8);
+    this.reg16 = new Uint16Array(memory.buffer, at, 16);
+    this.reg8 = new Uint8Array(memory.buffer, at, 32);
     this.memory = memory;
     this.exitHandler = exitHandler;
   }

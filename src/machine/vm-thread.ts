@@ -8,6 +8,7 @@
 
 import { Worker } from "node:worker_threads";
 import { BootImageError, type BootImageErrorKind, type EntryPath } from "../boot/index.js";
+import type { TranslatorOptions } from "../cpu/bt/translator.js";
 import type { PortBackendStats, SwitchPortDescription } from "../net/index.js";
 import { MachineConfigError, type RunResult, type TimeMode } from "./machine.js";
 import type { NicModel } from "./nics.js";
@@ -37,6 +38,8 @@ export interface VmThreadConfig {
   time: TimeMode;
   /** CPU engine (default the interpreter). */
   engine?: "interp" | "bt";
+  /** Binary translator options (backend, hot threshold). */
+  translator?: TranslatorOptions;
   nics: VmThreadNic[];
   disks: { path: string; readOnly?: boolean }[];
   tracePorts?: number[];

@@ -136,6 +136,7 @@ async function main(): Promise<VmThreadResult> {
       memoryMiB: config.memoryMiB,
       time: config.time,
       ...(config.engine !== undefined ? { engine: config.engine } : {}),
+      ...(config.translator !== undefined ? { translator: config.translator } : {}),
       nics: nicConfigs,
       disks: config.disks,
       ...(firmware !== undefined ? { firmware } : {}),

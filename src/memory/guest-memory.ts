@@ -6,10 +6,18 @@
  * (all addresses are non-negative integers below 2^32, so `addr + len` stays exact in a
  * double) and fails with a typed `GuestMemoryError`.
  *
+ * The buffer is the shared buffer of a `WebAssembly.Memory` (wasm-layout.ts), so that code
+ * the binary translator compiles to WebAssembly reads and writes RAM directly. Past the RAM
+ * it holds the CPU's register file, the soft TLB and the code-page flags (the `cpuArea`),
+ * which translated code also reads; guest-physical addresses never reach it, because every
+ * access is checked against `size`, the RAM alone.
+ *
  * Code-page write tracking: the CPU's decoded-instruction cache registers the physical
  * pages it decoded from (`markCodePage`). A write to such a page bumps that page's
  * generation counter and clears the mark, so cached decodes can be validated cheaply.
  */
+
+import { CODE_PAGES_OFF, CPU_AREA_BYTES, cpuAreaStart, MAX_RAM, WASM_PAGE } from "./wasm-layout.js";
 
 /** A guest-physical address: an unsigned 32-bit integer. Branded so that linear and
  * physical addresses cannot be confused at compile time. */
@@ -37,6 +45,10 @@ export class GuestMemoryError extends Error {
 
 export class GuestMemory {
   readonly buffer: SharedArrayBuffer;
+  /** The WebAssembly memory whose buffer this is (imported by translated wasm code). */
+  readonly wasmMemory: WebAssembly.Memory;
+  /** Where the CPU state area starts in `buffer` (wasm-layout.ts): the RAM size rounded up to 64 KiB. */
+  readonly cpuArea: number;
   readonly size: number;
   private readonly u8: Uint8Array;
   private readonly view: DataView;
@@ -49,18 +61,20 @@ export class GuestMemory {
   /** One counter per page, bumped on every write to a page that held decoded code. */
   readonly codeGeneration: Int32Array;
 
-  constructor(size: number, buffer?: SharedArrayBuffer) {
-    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > 0xf000_0000) {
-      throw new RangeError(`guest RAM size must be a positive multiple of 4 KiB below 3.75 GiB, got ${size}`);
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > MAX_RAM) {
+      throw new RangeError(
+        `guest RAM size must be a positive multiple of 4 KiB up to ${MAX_RAM / 2 ** 20} MiB, got ${size}`,
+      );
     }
-    this.buffer = buffer ?? new SharedArrayBuffer(size);
-    if (this.buffer.byteLength !== size) {
-      throw new RangeError(`shared buffer holds ${this.buffer.byteLength} bytes, expected ${size}`);
-    }
+    this.cpuArea = cpuAreaStart(size);
+    const pages = (this.cpuArea + CPU_AREA_BYTES(size)) / WASM_PAGE;
+    this.wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.buffer = this.wasmMemory.buffer as unknown as SharedArrayBuffer;
     this.size = size;
-    this.u8 = new Uint8Array(this.buffer);
-    this.view = new DataView(this.buffer);
-    this.codePages = new Uint8Array(size >>> PAGE_SHIFT);
+    this.u8 = new Uint8Array(this.buffer, 0, size);
+    this.view = new DataView(this.buffer, 0, size);
+    this.codePages = new Uint8Array(this.buffer, this.cpuArea + CODE_PAGES_OFF, size >>> PAGE_SHIFT);
     this.codeGeneration = new Int32Array(size >>> PAGE_SHIFT);
   }
 

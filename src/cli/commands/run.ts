@@ -3,6 +3,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { EntryPath } from "../../boot/index.js";
+import { TRANSLATOR_BACKENDS, type TranslatorBackend } from "../../cpu/bt/translator.js";
 import { DEFAULT_KERNEL_ARGS, defaultImage, EXIT_MARKER, execCmdlineArg } from "../../images/index.js";
 import { DEFAULT_MEMORY_MIB, type RunResult, type TimeMode } from "../../machine/machine.js";
 import { NIC_DRIVER, NIC_MODELS, type NicModel } from "../../machine/nics.js";
@@ -13,6 +14,8 @@ import { formatStatsTable } from "../stats-report.js";
 
 interface RunOptions {
   cpu: "interp" | "bt";
+  btBackend: TranslatorBackend;
+  btHot?: number;
   bios?: string;
   kernel?: string;
   initrd?: string;
@@ -66,6 +69,20 @@ export function registerRunCommand(program: Command): void {
       )
         .choices(["interp", "bt"])
         .default("interp"),
+    )
+    .addOption(
+      new Option(
+        "--bt-backend <backend>",
+        "what --cpu bt translates regions into: JavaScript functions, or WebAssembly modules (experimental; see README)",
+      )
+        .choices([...TRANSLATOR_BACKENDS])
+        .default("js"),
+    )
+    .addOption(
+      new Option(
+        "--bt-hot <n>",
+        "block entries before --cpu bt translates a block (default 50000)",
+      ).argParser(integerOption("--bt-hot", 0, 1e12)),
     )
     .addOption(
       new Option("--nic <model>", "add a network card (its Linux driver is in the default image)").choices([
@@ -157,6 +174,10 @@ async function runMachine(opts: RunOptions): Promise<number> {
       memoryMiB: opts.mem,
       time: opts.time,
       engine: opts.cpu,
+      translator: {
+        backend: opts.btBackend,
+        ...(opts.btHot !== undefined ? { hotThreshold: opts.btHot } : {}),
+      },
       ...(opts.bios !== undefined ? { firmwarePath: opts.bios } : {}),
       ...boot,
       nics:

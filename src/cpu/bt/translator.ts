@@ -89,6 +89,8 @@ import { simpleExit, ud } from "../interp/ops-system.js";
 import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
 import { CALLOUT_KINDS, type CalloutKind } from "./callouts.js";
 import { type BlockInput, generateBlock, generateRegion } from "./codegen.js";
+import { generateWasmRegion } from "./wasm-codegen.js";
+import { WasmBackend } from "./wasm-glue.js";
 
 /**
  * V8 never optimises a function whose bytecode exceeds --max-optimized-bytecode-size (60 KiB
@@ -179,7 +181,15 @@ export interface TranslatorOptions {
   readonly hotThreshold?: number;
   /** Run budget tails and single steps through counted translations instead of the handlers. */
   readonly translateTails?: boolean;
+  /**
+   * What regions are translated into: "js" (codegen.ts, functions V8 optimises) or "wasm"
+   * (wasm-codegen.ts, WebAssembly modules V8 compiles at once). Default "js".
+   */
+  readonly backend?: TranslatorBackend;
 }
+
+export type TranslatorBackend = "js" | "wasm";
+export const TRANSLATOR_BACKENDS: readonly TranslatorBackend[] = ["js", "wasm"];
 
 /** Translation-cache statistics (`translationStats()`), for `--stats`. */
 export interface TranslationStats {
@@ -240,6 +250,8 @@ export class BinaryTranslator implements CpuEngine {
   /** The runtime the generated code uses (codegen.ts `RT`). */
   private readonly rt: Record<string, unknown>;
   private readonly calloutCounts = new Float64Array(CALLOUT_KINDS.length);
+  /** The wasm backend, when regions are translated into WebAssembly. */
+  private readonly wasm: WasmBackend | undefined;
   // statistics
   private blocksTranslated = 0;
   private guestBytes = 0;
@@ -260,6 +272,7 @@ export class BinaryTranslator implements CpuEngine {
     this.translateTails = options.translateTails ?? false;
     installFlagAccessors(cpu);
     this.tlb = initTlb(cpu);
+    this.wasm = options.backend === "wasm" ? new WasmBackend(cpu, this.calloutCounts, flatMask) : undefined;
     this.rt = {
       rd8,
       rd16,
@@ -623,6 +636,7 @@ export class BinaryTranslator implements CpuEngine {
   private translateRegion(b: BtBlock): BlockFn {
     const t0 = performance.now();
     const members = this.regionMembers(b);
+    if (this.wasm !== undefined) return this.translateWasmRegion(b, members, t0);
     const code = generateRegion(members.map((m) => this.blockInput(m, false)));
     const region = new Region();
     members.forEach((m, k) => {
@@ -637,6 +651,38 @@ export class BinaryTranslator implements CpuEngine {
       this.insnsTranslated += m.n;
     });
     const fn = this.compile(code.source, code.handlers, code.records, region);
+    for (const m of members) {
+      if (m === b || m.fn === undefined) {
+        m.fn = fn;
+        m.region = region;
+      }
+    }
+    this.blocksTranslated += members.length;
+    this.regionsTranslated++;
+    this.translateMs += performance.now() - t0;
+    return fn;
+  }
+
+  /** translateRegion for the wasm backend (wasm-codegen.ts, wasm-glue.ts). */
+  private translateWasmRegion(b: BtBlock, members: BtBlock[], t0: number): BlockFn {
+    const wasm = this.wasm!;
+    const code = generateWasmRegion(
+      wasm.layout,
+      members.map((m) => ({ eip: m.eip, insns: m.insns.slice(0, m.n) })),
+    );
+    const region = new Region();
+    members.forEach((m, k) => {
+      region.members.set(m.eip, {
+        block: m,
+        eip: m.eip,
+        insns: m.insns.slice(0, m.n),
+        inline: code.inline[k]!,
+      });
+      m.bound = true;
+      this.guestBytes += m.bytes;
+      this.insnsTranslated += m.n;
+    });
+    const fn = wasm.instantiate(code, region);
     for (const m of members) {
       if (m === b || m.fn === undefined) {
         m.fn = fn;

@@ -15,6 +15,7 @@
  * reads the same arrays inline.
  */
 
+import { TLB_READ_OFF, TLB_WRITE_OFF } from "../../memory/wasm-layout.js";
 import {
   probeWriteMem,
   readMem8,
@@ -50,8 +51,12 @@ export function initTlb(cpu: Cpu): SoftTlb {
   if (t === undefined) {
     t = new SoftTlb();
     tlbs.set(cpu, t);
-    cpu.tlbRead = new Int32Array(TLB_PAGES);
-    cpu.tlbWrite = new Int32Array(TLB_PAGES);
+    // In the memory's CPU area (memory/wasm-layout.ts), where translated wasm code reads them.
+    const m = cpu.memory;
+    cpu.tlbRead = new Int32Array(m.buffer, m.cpuArea + TLB_READ_OFF, TLB_PAGES);
+    cpu.tlbWrite = new Int32Array(m.buffer, m.cpuArea + TLB_WRITE_OFF, TLB_PAGES);
+    cpu.tlbRead.fill(0);
+    cpu.tlbWrite.fill(0);
   }
   return t;
 }

@@ -1,0 +1,166 @@
+/**
+ * A minimal WebAssembly binary writer for the translator's wasm backend (wasm-codegen.ts):
+ * one module per translation, importing the machine's shared memory and a few host
+ * functions, exporting one function. Only i32 is used. Encodings follow the WebAssembly
+ * Core Specification 2.0, chapter 5 (Binary Format): LEB128 integers (5.2.2), sections
+ * (5.5), instructions (5.4).
+ */
+
+/** Opcodes used by the code generator (Core Spec 5.4). */
+export const Op = {
+  unreachable: 0x00,
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  return: 0x0f,
+  call: 0x10,
+  drop: 0x1a,
+  select: 0x1b,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Load: 0x28,
+  i32Load8u: 0x2d,
+  i32Load8s: 0x2c,
+  i32Load16u: 0x2f,
+  i32Load16s: 0x2e,
+  i32Store: 0x36,
+  i32Store8: 0x3a,
+  i32Store16: 0x3b,
+  i32Const: 0x41,
+  i32Eqz: 0x45,
+  i32Eq: 0x46,
+  i32Ne: 0x47,
+  i32LtS: 0x48,
+  i32LtU: 0x49,
+  i32GtS: 0x4a,
+  i32GtU: 0x4b,
+  i32LeS: 0x4c,
+  i32LeU: 0x4d,
+  i32GeS: 0x4e,
+  i32GeU: 0x4f,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Or: 0x72,
+  i32Xor: 0x73,
+  i32Shl: 0x74,
+  i32ShrS: 0x75,
+  i32ShrU: 0x76,
+} as const;
+
+const I32 = 0x7f;
+/** Block type: no result. */
+export const VOID = 0x40;
+export const RESULT_I32 = I32;
+
+export function uleb(out: number[], n: number): void {
+  let v = n >>> 0;
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+}
+
+export function sleb(out: number[], n: number): void {
+  let v = n | 0;
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function name(out: number[], s: string): void {
+  uleb(out, s.length);
+  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
+}
+
+function section(out: number[], id: number, body: number[]): void {
+  out.push(id);
+  uleb(out, body.length);
+  for (const b of body) out.push(b);
+}
+
+export interface ImportedFunction {
+  readonly name: string;
+  readonly params: number;
+  readonly results: 0 | 1;
+}
+
+/**
+ * A module: memory "env.m" (shared, `pages` wasm pages), the functions `imports` ("env.<name>",
+ * all-i32 signatures, function indices 0..n-1) and one exported function "f" with `params`
+ * i32 parameters, no result, `locals` extra i32 locals, and body `code` (without the final end).
+ */
+export function encodeModule(
+  pages: number,
+  imports: readonly ImportedFunction[],
+  params: number,
+  locals: number,
+  code: readonly number[],
+): Uint8Array<ArrayBuffer> {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  // Types: one per import, then the exported function's.
+  const types: number[] = [];
+  uleb(types, imports.length + 1);
+  const sig = (p: number, r: number): void => {
+    types.push(0x60);
+    uleb(types, p);
+    for (let i = 0; i < p; i++) types.push(I32);
+    uleb(types, r);
+    for (let i = 0; i < r; i++) types.push(I32);
+  };
+  for (const f of imports) sig(f.params, f.results);
+  sig(params, 0);
+  section(out, 1, types);
+  const imp: number[] = [];
+  uleb(imp, imports.length + 1);
+  name(imp, "env");
+  name(imp, "m");
+  imp.push(0x02, 0x03); // memory, limits: shared with maximum
+  uleb(imp, pages);
+  uleb(imp, pages);
+  imports.forEach((f, k) => {
+    name(imp, "env");
+    name(imp, f.name);
+    imp.push(0x00);
+    uleb(imp, k);
+  });
+  section(out, 2, imp);
+  const funcs: number[] = [];
+  uleb(funcs, 1);
+  uleb(funcs, imports.length);
+  section(out, 3, funcs);
+  const exp: number[] = [];
+  uleb(exp, 1);
+  name(exp, "f");
+  exp.push(0x00);
+  uleb(exp, imports.length);
+  section(out, 7, exp);
+  const body: number[] = [];
+  if (locals > 0) {
+    uleb(body, 1);
+    uleb(body, locals);
+    body.push(I32);
+  } else uleb(body, 0);
+  for (const b of code) body.push(b);
+  body.push(Op.end);
+  const codeSec: number[] = [];
+  uleb(codeSec, 1);
+  uleb(codeSec, body.length);
+  for (const b of body) codeSec.push(b);
+  section(out, 10, codeSec);
+  return new Uint8Array(out);
+}
