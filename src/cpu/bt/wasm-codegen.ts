@@ -11,12 +11,15 @@
  * (memory/wasm-layout.ts): guest RAM, the register file (`cpu.regs`), the soft TLB, the
  * code-page flags, and the state slots below, which the JavaScript glue (wasm-glue.ts)
  * copies to and from `cpu` around each call:
- *  - registers are read and written in memory (no locals), so the architectural state is
- *    current at every point where something can fault or call out;
- *  - the lazy-flag record (flags.ts: lfA lfB lfRes lfOp lfBits lazyMask) is written by every
- *    inline flag-setting instruction; a Jcc/SETcc/CMOVcc whose flags come from an earlier
- *    instruction of the same block is evaluated from its operands, otherwise through the
- *    `cond` import;
+ *  - registers live in locals, loaded on entry and after a handler call, and written
+ *    through to the register file on every write, so the architectural state is current at
+ *    every point where something can fault or call out (as in codegen.ts);
+ *  - the lazy-flag record (flags.ts: lfA lfB lfRes lfOp lfBits lazyMask, and EFLAGS for the
+ *    flags an instruction defines concretely) of the last flag-setting instruction stays in
+ *    locals and is stored only where something can observe it: before an import call, at
+ *    a block's end and on every way out; a Jcc/SETcc/CMOVcc whose flags come from an
+ *    earlier instruction of the same block is evaluated from its operands, otherwise through
+ *    the `cond` import;
  *  - inline loads and stores take the mem.ts fast path (flat segment, one page, the soft
  *    TLB granting the privilege, RAM); anything else calls the `rd`/`wr` imports, which run
  *    mem.ts's rdN/wrN (segment checks, page walks, faults, MMIO); a store to a page holding
@@ -35,7 +38,7 @@ import * as A from "../interp/ops-alu.js";
 import * as C from "../interp/ops-control.js";
 import * as D from "../interp/ops-data.js";
 import { calloutKind } from "./callouts.js";
-import { encodeModule, Op, sleb, uleb, VOID } from "./wasm-encoder.js";
+import { encodeModule, Op, RESULT_I32, sleb, uleb, VOID } from "./wasm-encoder.js";
 
 /** State slots: byte offsets from the CPU area's state start (after the 8 registers). */
 export const S_LFA = 32;
@@ -60,6 +63,8 @@ export const S_SS32 = 84;
 export const S_CSLIM = 88;
 /** Set by the glue after an import when cpu.iBreak is set. */
 export const S_BREAK = 92;
+/** cpu.eflags (the concrete flags; the lazy ones are in the record). */
+export const S_EFL = 96;
 export const STATE_SLOTS = 24;
 
 /** Imported function indices. */
@@ -68,12 +73,16 @@ const IMP_RD = 1;
 const IMP_WR = 2;
 const IMP_RAMW = 3;
 const IMP_COND = 4;
+const IMP_RMWR = 5;
+const IMP_RMWW = 6;
 export const IMPORTS = [
   { name: "h", params: 1, results: 1 },
   { name: "rd", params: 4, results: 1 },
   { name: "wr", params: 5, results: 0 },
   { name: "ramw", params: 3, results: 0 },
   { name: "cond", params: 1, results: 1 },
+  { name: "rmwr", params: 3, results: 1 },
+  { name: "rmww", params: 1, results: 0 },
 ] as const;
 
 /** The integer ALU handlers (ops-alu.ts): they touch registers, flags and memory only. */
@@ -82,6 +91,8 @@ const ALU_HANDLERS: ReadonlySet<Handler> = new Set(
 );
 
 const ARITH = 0x8d5;
+const CF_OF_AF = 0x811;
+const ZF_SF_PF = 0xc4;
 const SS = 2;
 
 /** Fixed locals (after the `left` parameter, local 0). */
@@ -91,7 +102,14 @@ const L_XA = 2;
 const L_XP = 3;
 const L_XE = 4;
 const L_BRK = 5;
-const FIXED_LOCALS = 6;
+const L_FM = 6;
+const L_PG = 7;
+const L_PV = 8;
+const L_SS32 = 9;
+const L_CSLIM = 10;
+/** EAX..EDI in locals 11..18. */
+const L_R0 = 11;
+const FIXED_LOCALS = 19;
 
 export interface WasmLayout {
   /** Absolute address of the state slots (the register file is at +0). */
@@ -124,21 +142,42 @@ export interface WasmRegionCode {
   readonly inline: Uint8Array[];
 }
 
+/** What the last flag-setting instruction of the block left (locals), for Jcc and CF. */
 interface FlagState {
-  readonly kind: "add" | "sub" | "logic";
+  readonly kind: "add" | "sub" | "logic" | "result" | "incdec";
   readonly a: number;
   readonly b: number;
   readonly r: number;
-  readonly bits: 8 | 32;
+  readonly bits: 8 | 16 | 32;
+  /** "result"/"incdec": the local holding CF (and OF for "result"). */
+  readonly cf?: number;
+  readonly of?: number;
+  /** "incdec": 1 for DEC. */
+  readonly dec?: boolean;
+  /** ADC/SBB: the record is exact but the operand shortcuts for Jcc and CF do not apply. */
+  readonly carryIn?: boolean;
 }
+
+const aluOp = (op: number): number =>
+  op === 0 || op === 2
+    ? Op.i32Add
+    : op === 5 || op === 7 || op === 3
+      ? Op.i32Sub
+      : op === 1
+        ? Op.i32Or
+        : op === 4
+          ? Op.i32And
+          : Op.i32Xor;
 
 class WasmEmitter {
   readonly c: number[] = [];
   private nLocals = FIXED_LOCALS;
-  /** Structured-control nesting depth now, and the depth of each label. */
+  /** Structured-control nesting depth now, and the loop's depth. */
   private depth = 0;
   private loopDepth = 0;
+  /** The flag state of the block (known operands), and whether its record is not yet stored. */
   private flags: FlagState | undefined;
+  private pending = false;
   readonly handlers: Handler[] = [];
   readonly records: Insn[] = [];
   readonly eips: number[] = [];
@@ -215,24 +254,64 @@ class WasmEmitter {
   private storeSlotConst(off: number, v: number): void {
     this.storeSlot(off, () => this.i32(v));
   }
+  private storeSlotLocal(off: number, l: number): void {
+    this.storeSlot(off, () => this.get(l));
+  }
   private reg(n: number): void {
-    this.loadSlot(n * 4);
+    this.get(L_R0 + n);
   }
+  /** Write register n from local l (write-through to the register file). */
   private setReg(n: number, l: number): void {
-    this.storeSlot(n * 4, () => this.get(l));
-  }
-  /** 8-bit register by ModRM number (AL CL DL BL AH CH DH BH): a byte of the register file. */
-  private reg8Addr(n: number): number {
-    return this.L.state + (n & 3) * 4 + (n >> 2);
-  }
-  private reg8(n: number): void {
-    this.i32(0);
-    this.mem(Op.i32Load8u, 0, this.reg8Addr(n));
-  }
-  private setReg8(n: number, l: number): void {
-    this.i32(0);
     this.get(l);
-    this.mem(Op.i32Store8, 0, this.reg8Addr(n));
+    this.set(L_R0 + n);
+    this.storeSlotLocal(n * 4, l);
+  }
+  /** Write register n from the value on the stack. */
+  private setRegTop(n: number): void {
+    this.set(L_R0 + n);
+    this.storeSlotLocal(n * 4, L_R0 + n);
+  }
+  private loadRegs(): void {
+    for (let n = 0; n < 8; n++) {
+      this.loadSlot(n * 4);
+      this.set(L_R0 + n);
+    }
+  }
+  private loadSummary(): void {
+    this.loadSlot(S_FM);
+    this.set(L_FM);
+    this.loadSlot(S_PG);
+    this.set(L_PG);
+    this.loadSlot(S_PV);
+    this.set(L_PV);
+    this.loadSlot(S_SS32);
+    this.set(L_SS32);
+    this.loadSlot(S_CSLIM);
+    this.set(L_CSLIM);
+  }
+  /** 8-bit register by ModRM number (AL CL DL BL AH CH DH BH). */
+  private reg8(n: number): void {
+    this.reg(n & 3);
+    if (n >= 4) {
+      this.i32(8);
+      this.op(Op.i32ShrU);
+    }
+    this.i32(255);
+    this.op(Op.i32And);
+  }
+  /** Write 8-bit register n from local l (a byte). */
+  private setReg8(n: number, l: number): void {
+    const r = n & 3;
+    this.reg(r);
+    this.i32(n < 4 ? -256 : -65281);
+    this.op(Op.i32And);
+    this.get(l);
+    if (n >= 4) {
+      this.i32(8);
+      this.op(Op.i32Shl);
+    }
+    this.op(Op.i32Or);
+    this.setRegTop(r);
   }
   /** Effective address (insn.ts `ea`) onto the stack. */
   private ea(i: Insn): void {
@@ -255,164 +334,158 @@ class WasmEmitter {
     }
   }
 
-  // ---- memory (mem.ts fast paths) ----
-  /**
-   * L_XP := the physical address of a w-byte access at offset L_XA in `seg`, or -1 for the
-   * slow path (see codegen.ts phys: a flat segment, inside one page, RAM; with paging, the
-   * soft TLB entry must grant the current privilege).
-   */
-  private phys(w: 1 | 2 | 4, seg: number, write: boolean): void {
-    const L = this.L;
-    this.i32(-1);
-    this.set(L_XP);
-    this.loadSlot(S_FM);
-    this.i32(write ? 0x100 << seg : 1 << seg);
-    this.op(Op.i32And);
-    this.i32(0);
-    this.op(Op.i32Ne);
-    if (w > 1) {
-      this.get(L_XA);
-      this.i32(4095);
-      this.op(Op.i32And);
-      this.i32(4096 - w);
-      this.op(Op.i32LeU, Op.i32And);
+  // ---- flags ----
+  /** Record the flags of a flag-setting instruction (stored later: see `flush`). */
+  private setFlags(f: FlagState): void {
+    this.flags = f;
+    this.pending = true;
+  }
+  /** Store the pending flag record into the state slots (flags.ts lazyAdd/Sub/Logic/ResultWith/IncDec). */
+  private flush(): void {
+    const f = this.flags;
+    if (!this.pending || f === undefined) return;
+    switch (f.kind) {
+      case "add":
+      case "sub":
+        this.storeSlotLocal(S_LFA, f.a);
+        this.storeSlotLocal(S_LFB, f.b);
+        this.storeSlotLocal(S_LFRES, f.r);
+        this.storeSlotConst(S_LFBITS, f.bits);
+        this.storeSlotConst(S_LFOP, f.kind === "add" ? 0 : 1);
+        this.storeSlotConst(S_LAZY, ARITH);
+        break;
+      case "logic":
+        this.storeSlotLocal(S_LFRES, f.r);
+        this.storeSlotConst(S_LFBITS, f.bits);
+        this.storeSlotConst(S_LFOP, 2);
+        this.storeSlotConst(S_LAZY, ARITH);
+        break;
+      case "result":
+        this.storeSlotLocal(S_LFRES, f.r);
+        this.storeSlotConst(S_LFBITS, f.bits);
+        this.storeSlotConst(S_LFOP, 2);
+        this.storeSlot(S_EFL, () => {
+          this.loadSlot(S_EFL);
+          this.i32(~CF_OF_AF);
+          this.op(Op.i32And);
+          this.get(f.cf!);
+          this.op(Op.i32Or);
+          this.get(f.of!);
+          this.i32(11);
+          this.op(Op.i32Shl, Op.i32Or);
+        });
+        this.storeSlotConst(S_LAZY, ZF_SF_PF);
+        break;
+      case "incdec":
+        this.storeSlot(S_EFL, () => {
+          this.loadSlot(S_EFL);
+          this.i32(-2);
+          this.op(Op.i32And);
+          this.get(f.cf!);
+          this.op(Op.i32Or);
+        });
+        this.storeSlotLocal(S_LFA, f.a);
+        this.storeSlotConst(S_LFB, 1);
+        this.storeSlotLocal(S_LFRES, f.r);
+        this.storeSlotConst(S_LFBITS, f.bits);
+        this.storeSlotConst(S_LFOP, f.dec ? 1 : 0);
+        this.storeSlotConst(S_LAZY, ARITH & ~1);
+        break;
     }
-    this.open(Op.if);
-    this.loadSlot(S_PG);
-    this.op(Op.i32Eqz);
-    this.open(Op.if);
-    this.get(L_XA);
-    this.i32(L.ramSize - w);
-    this.op(Op.i32LeU);
-    this.open(Op.if);
-    this.get(L_XA);
-    this.set(L_XP);
-    this.end();
-    this.else_();
-    this.get(L_XA);
-    this.i32(12);
-    this.op(Op.i32ShrU);
-    this.i32(2);
-    this.op(Op.i32Shl);
-    this.mem(Op.i32Load, 2, write ? L.tlbWrite : L.tlbRead);
-    this.tee(L_XE);
-    this.loadSlot(S_PV);
-    this.op(Op.i32And);
-    this.open(Op.if);
-    this.get(L_XE);
-    this.i32(-4096);
-    this.op(Op.i32And);
-    this.get(L_XA);
-    this.i32(4095);
-    this.op(Op.i32And, Op.i32Or);
-    this.tee(L_XE);
-    this.i32(L.ramSize - w);
-    this.op(Op.i32LeU);
-    this.open(Op.if);
-    this.get(L_XE);
-    this.set(L_XP);
-    this.end();
-    this.end();
-    this.end();
-    this.end();
-  }
-  private noteBreak(): void {
-    this.loadSlot(S_BREAK);
-    this.get(L_BRK);
-    this.op(Op.i32Or);
-    this.set(L_BRK);
-  }
-  /** Load w bytes at `seg`:(address on the stack) into a new local; returns it. */
-  private load(w: 1 | 2 | 4, seg: number, eip: number, signed = false): number {
-    this.set(L_XA);
-    this.phys(w, seg, false);
-    const v = this.local();
-    this.get(L_XP);
-    this.i32(-1);
-    this.op(Op.i32Ne);
-    this.open(Op.if);
-    this.get(L_XP);
-    if (w === 4) this.mem(Op.i32Load, 2, 0);
-    else if (w === 2) this.mem(signed ? Op.i32Load16s : Op.i32Load16u, 1, 0);
-    else this.mem(signed ? Op.i32Load8s : Op.i32Load8u, 0, 0);
-    this.set(v);
-    this.else_();
-    this.i32(seg);
-    this.get(L_XA);
-    this.i32(w);
-    this.i32(eip | 0);
-    this.call(IMP_RD);
-    if (signed) {
-      this.i32(32 - w * 8);
-      this.op(Op.i32Shl);
-      this.i32(32 - w * 8);
-      this.op(Op.i32ShrS);
-    }
-    this.set(v);
-    this.noteBreak();
-    this.end();
-    return v;
-  }
-  /** Store local `v` (w bytes) at `seg`:(address on the stack). */
-  private store(w: 1 | 2 | 4, seg: number, v: number, eip: number): void {
-    this.set(L_XA);
-    this.phys(w, seg, true);
-    this.get(L_XP);
-    this.i32(-1);
-    this.op(Op.i32Ne);
-    this.open(Op.if);
-    this.get(L_XP);
-    this.i32(12);
-    this.op(Op.i32ShrU);
-    this.mem(Op.i32Load8u, 0, this.L.codePages);
-    this.op(Op.i32Eqz);
-    this.open(Op.if);
-    this.get(L_XP);
-    this.get(v);
-    if (w === 4) this.mem(Op.i32Store, 2, 0);
-    else if (w === 2) this.mem(Op.i32Store16, 1, 0);
-    else this.mem(Op.i32Store8, 0, 0);
-    this.else_();
-    this.get(L_XP);
-    this.get(v);
-    this.i32(w);
-    this.call(IMP_RAMW);
-    this.noteBreak();
-    this.end();
-    this.else_();
-    this.i32(seg);
-    this.get(L_XA);
-    this.get(v);
-    this.i32(w);
-    this.i32(eip | 0);
-    this.call(IMP_WR);
-    this.noteBreak();
-    this.end();
+    this.pending = false;
   }
 
-  // ---- flags ----
-  private lazy(op: 0 | 1 | 2, a: number, b: number, r: number, bits: 8 | 32): void {
-    if (op !== 2) {
-      this.storeSlot(S_LFA, () => this.get(a));
-      this.storeSlot(S_LFB, () => this.get(b));
+  /**
+   * Push CF (0/1): from the block's flag state when known, else flags.ts getCF on the stored
+   * record (the pending record is stored first).
+   */
+  private cf(): void {
+    const f = this.flags?.carryIn === true ? undefined : this.flags;
+    if (f !== undefined && f.bits === 32) {
+      if (f.kind === "sub") {
+        this.get(f.a);
+        this.get(f.b);
+        this.op(Op.i32LtU);
+        return;
+      }
+      if (f.kind === "add") {
+        this.get(f.r);
+        this.get(f.a);
+        this.op(Op.i32LtU);
+        return;
+      }
+      if (f.kind === "logic") {
+        this.i32(0);
+        return;
+      }
     }
-    this.storeSlot(S_LFRES, () => this.get(r));
-    this.storeSlotConst(S_LFBITS, bits);
-    this.storeSlotConst(S_LFOP, op);
-    this.storeSlotConst(S_LAZY, ARITH);
-    this.flags =
-      op === 2 ? { kind: "logic", a: r, b: r, r, bits } : { kind: op === 0 ? "add" : "sub", a, b, r, bits };
+    if (f !== undefined && (f.kind === "result" || f.kind === "incdec")) {
+      this.get(f.cf!);
+      return;
+    }
+    this.flush();
+    // getCF: (lazyMask & CF) === 0 ? eflags & CF : by lfOp from lfA, lfB, lfRes, lfBits.
+    this.loadSlot(S_LAZY);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.op(Op.i32Eqz);
+    this.open(Op.if, RESULT_I32);
+    this.loadSlot(S_EFL);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.else_();
+    this.loadSlot(S_LFOP);
+    this.i32(2);
+    this.op(Op.i32LtU);
+    this.open(Op.if, RESULT_I32);
+    // a = lfA, b = lfB, r = lfRes; add: (a & b) | ((a | b) & ~r); sub: (~a & b) | (~(a ^ b) & r)
+    this.loadSlot(S_LFOP);
+    this.op(Op.i32Eqz);
+    this.open(Op.if, RESULT_I32);
+    this.loadSlot(S_LFA);
+    this.loadSlot(S_LFB);
+    this.op(Op.i32And);
+    this.loadSlot(S_LFA);
+    this.loadSlot(S_LFB);
+    this.op(Op.i32Or);
+    this.loadSlot(S_LFRES);
+    this.i32(-1);
+    this.op(Op.i32Xor, Op.i32And, Op.i32Or);
+    this.else_();
+    this.loadSlot(S_LFA);
+    this.i32(-1);
+    this.op(Op.i32Xor);
+    this.loadSlot(S_LFB);
+    this.op(Op.i32And);
+    this.loadSlot(S_LFA);
+    this.loadSlot(S_LFB);
+    this.op(Op.i32Xor);
+    this.i32(-1);
+    this.op(Op.i32Xor);
+    this.loadSlot(S_LFRES);
+    this.op(Op.i32And, Op.i32Or);
+    this.end();
+    this.loadSlot(S_LFBITS);
+    this.i32(1);
+    this.op(Op.i32Sub, Op.i32ShrU);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.else_();
+    this.i32(0);
+    this.end();
+    this.end();
   }
 
   /** Push a condition code's truth (0/1): from the block's flag state when known, else `cond`. */
   private cond(cc: number): void {
-    const f = this.flags;
+    const f = this.flags?.carryIn === true ? undefined : this.flags;
     const g = (l: number): void => this.get(l);
     const generic = (): void => {
+      this.flush();
       this.i32(cc);
       this.call(IMP_COND);
     };
-    if (f === undefined) {
+    if (f === undefined || f.bits === 16) {
       generic();
       return;
     }
@@ -427,6 +500,34 @@ class WasmEmitter {
       this.i32(0);
       this.op(o);
     };
+    if (f.kind === "result" || f.kind === "incdec") {
+      // ZF and SF from the result, CF from its local.
+      if (f.bits === 32) {
+        if (cc === 4) {
+          zero(Op.i32Eq);
+          return;
+        }
+        if (cc === 5) {
+          zero(Op.i32Ne);
+          return;
+        }
+        if (cc === 8) {
+          zero(Op.i32LtS);
+          return;
+        }
+        if (cc === 9) {
+          zero(Op.i32GeS);
+          return;
+        }
+      }
+      if (f.kind === "result" && (cc === 2 || cc === 3)) {
+        g(f.cf!);
+        if (cc === 3) this.op(Op.i32Eqz);
+        return;
+      }
+      generic();
+      return;
+    }
     if (f.bits === 32) {
       if (f.kind === "sub") {
         switch (cc) {
@@ -582,7 +683,203 @@ class WasmEmitter {
         return;
     }
     generic();
-    return;
+  }
+
+  // ---- memory (mem.ts fast paths) ----
+  /**
+   * L_XP := the physical address of a w-byte access at offset L_XA in `seg`, or -1 for the
+   * slow path (see codegen.ts phys: a flat segment, inside one page, RAM; with paging, the
+   * soft TLB entry must grant the current privilege).
+   */
+  private phys(w: 1 | 2 | 4, seg: number, write: boolean): void {
+    const L = this.L;
+    this.i32(-1);
+    this.set(L_XP);
+    this.get(L_FM);
+    this.i32(write ? 0x100 << seg : 1 << seg);
+    this.op(Op.i32And);
+    if (w > 1) {
+      this.i32(0);
+      this.op(Op.i32Ne);
+      this.get(L_XA);
+      this.i32(4095);
+      this.op(Op.i32And);
+      this.i32(4096 - w);
+      this.op(Op.i32LeU, Op.i32And);
+    }
+    this.open(Op.if);
+    this.get(L_PG);
+    this.op(Op.i32Eqz);
+    this.open(Op.if);
+    this.get(L_XA);
+    this.i32(L.ramSize - w);
+    this.op(Op.i32LeU);
+    this.open(Op.if);
+    this.get(L_XA);
+    this.set(L_XP);
+    this.end();
+    this.else_();
+    this.get(L_XA);
+    this.i32(12);
+    this.op(Op.i32ShrU);
+    this.i32(2);
+    this.op(Op.i32Shl);
+    this.mem(Op.i32Load, 2, write ? L.tlbWrite : L.tlbRead);
+    this.tee(L_XE);
+    this.get(L_PV);
+    this.op(Op.i32And);
+    this.open(Op.if);
+    this.get(L_XE);
+    this.i32(-4096);
+    this.op(Op.i32And);
+    this.get(L_XA);
+    this.i32(4095);
+    this.op(Op.i32And, Op.i32Or);
+    this.tee(L_XE);
+    this.i32(L.ramSize - w);
+    this.op(Op.i32LeU);
+    this.open(Op.if);
+    this.get(L_XE);
+    this.set(L_XP);
+    this.end();
+    this.end();
+    this.end();
+    this.end();
+  }
+  private noteBreak(): void {
+    this.loadSlot(S_BREAK);
+    this.get(L_BRK);
+    this.op(Op.i32Or);
+    this.set(L_BRK);
+  }
+  private fast(): void {
+    this.get(L_XP);
+    this.i32(-1);
+    this.op(Op.i32Ne);
+  }
+  /** Load w bytes at `seg`:(address on the stack) into a new local; returns it. */
+  private load(w: 1 | 2 | 4, seg: number, eip: number, signed = false): number {
+    this.set(L_XA);
+    this.phys(w, seg, false);
+    const v = this.local();
+    this.fast();
+    this.open(Op.if);
+    this.get(L_XP);
+    if (w === 4) this.mem(Op.i32Load, 2, 0);
+    else if (w === 2) this.mem(signed ? Op.i32Load16s : Op.i32Load16u, 1, 0);
+    else this.mem(signed ? Op.i32Load8s : Op.i32Load8u, 0, 0);
+    this.set(v);
+    this.else_();
+    const pending = this.pending;
+    this.flush();
+    this.pending = pending;
+    this.i32(seg);
+    this.get(L_XA);
+    this.i32(w);
+    this.i32(eip | 0);
+    this.call(IMP_RD);
+    if (signed) {
+      this.i32(32 - w * 8);
+      this.op(Op.i32Shl);
+      this.i32(32 - w * 8);
+      this.op(Op.i32ShrS);
+    }
+    this.set(v);
+    this.noteBreak();
+    this.end();
+    return v;
+  }
+  /** The store of local `v` to L_XP (RAM, checked): direct, or through `ramw` on a code page. */
+  private ramStore(w: 1 | 2 | 4, v: number): void {
+    this.get(L_XP);
+    this.i32(12);
+    this.op(Op.i32ShrU);
+    this.mem(Op.i32Load8u, 0, this.L.codePages);
+    this.op(Op.i32Eqz);
+    this.open(Op.if);
+    this.get(L_XP);
+    this.get(v);
+    if (w === 4) this.mem(Op.i32Store, 2, 0);
+    else if (w === 2) this.mem(Op.i32Store16, 1, 0);
+    else this.mem(Op.i32Store8, 0, 0);
+    this.else_();
+    this.get(L_XP);
+    this.get(v);
+    this.i32(w);
+    this.call(IMP_RAMW);
+    this.noteBreak();
+    this.end();
+  }
+  /** Store local `v` (w bytes) at `seg`:(address on the stack). */
+  private store(w: 1 | 2 | 4, seg: number, v: number, eip: number): void {
+    this.set(L_XA);
+    this.phys(w, seg, true);
+    this.fast();
+    this.open(Op.if);
+    this.ramStore(w, v);
+    this.else_();
+    const pending = this.pending;
+    this.flush();
+    this.pending = pending;
+    this.i32(seg);
+    this.get(L_XA);
+    this.get(v);
+    this.i32(w);
+    this.i32(eip | 0);
+    this.call(IMP_WR);
+    this.noteBreak();
+    this.end();
+  }
+  /**
+   * Read-modify-write, first half (mem.ts rmwRead32): the destination is checked for writing
+   * before it is read. Leaves L_XP (-1: the slow path remembered the place in cpu) and
+   * returns the operand's local; `rmwWrite` stores the result.
+   */
+  private rmwRead(seg: number, eip: number): number {
+    this.set(L_XA);
+    this.phys(4, seg, true);
+    const v = this.local();
+    const p = this.local();
+    this.fast();
+    this.open(Op.if);
+    this.get(L_XP);
+    this.mem(Op.i32Load, 2, 0);
+    this.set(v);
+    this.else_();
+    const pending = this.pending;
+    this.flush();
+    this.pending = pending;
+    this.i32(seg);
+    this.get(L_XA);
+    this.i32(eip | 0);
+    this.call(IMP_RMWR);
+    this.set(v);
+    this.noteBreak();
+    this.end();
+    this.get(L_XP);
+    this.set(p);
+    this.rmwPlace = p;
+    return v;
+  }
+  private rmwPlace = 0;
+  private rmwWrite(v: number): void {
+    const p = this.rmwPlace;
+    this.get(p);
+    this.i32(-1);
+    this.op(Op.i32Ne);
+    this.open(Op.if);
+    this.get(p);
+    this.set(L_XP);
+    this.ramStore(4, v);
+    this.else_();
+    // The record of this instruction is what a fault in the write would see delivered.
+    const pending = this.pending;
+    this.flush();
+    this.pending = pending;
+    this.get(v);
+    this.call(IMP_RMWW);
+    this.noteBreak();
+    this.end();
   }
 
   // ---- exits ----
@@ -595,6 +892,9 @@ class WasmEmitter {
   }
   /** Leave the region after instruction k with EIP `next`. */
   private exitAfter(k: number, next: number): void {
+    const pending = this.pending;
+    this.flush();
+    this.pending = pending;
     this.addRet(k + 1);
     this.storeSlotConst(S_EIP, next);
     this.op(Op.return);
@@ -608,6 +908,9 @@ class WasmEmitter {
   }
   /** The block's end: retire k+1, go on at the EIP `emitTarget` pushes. */
   private endBlock(k: number, emitTarget: () => void): void {
+    const pending = this.pending;
+    this.flush();
+    this.pending = pending;
     this.addRet(k + 1);
     this.get(L_LEFT);
     this.i32(k + 1);
@@ -618,30 +921,39 @@ class WasmEmitter {
     this.brLoop();
   }
 
-  /** The handler call (the reference semantics) for instruction k. */
-  private handler(i: Insn, k: number, eip: number, next: number, last: boolean): void {
+  /**
+   * The handler call (the reference semantics) for instruction k. `fallback`: a branch taken
+   * only in a rare state (a 16-bit stack, a jump beyond the CS limit); the inline path
+   * beside it keeps the block's flag state.
+   */
+  private handler(i: Insn, k: number, eip: number, next: number, last: boolean, fallback = false): void {
+    const saved = this.flags;
+    const savedPending = this.pending;
     const h = this.handlers.length;
+    const alu = ALU_HANDLERS.has(i.fn);
     this.handlers.push(i.fn);
     this.records.push(i);
     this.eips.push(eip >>> 0);
     this.nexts.push(next >>> 0);
     this.callouts.push(calloutKind(i));
-    this.alu.push(ALU_HANDLERS.has(i.fn) ? 1 : 0);
+    this.alu.push(alu ? 1 : 0);
+    this.flush();
     this.i32(h);
     this.call(IMP_H);
+    this.set(L_XE);
+    this.loadRegs();
+    if (!alu) this.loadSummary();
     this.flags = undefined;
-    if (last) {
-      // The handler left the next EIP (S_EIP); a stop request ends the region there.
-      this.open(Op.if);
-      this.addRet(k + 1);
-      this.op(Op.return);
-      this.end();
-      this.endBlock(k, () => this.loadSlot(S_EIP));
-    } else {
-      this.open(Op.if);
-      this.addRet(k + 1);
-      this.op(Op.return);
-      this.end();
+    this.get(L_XE);
+    this.open(Op.if);
+    this.addRet(k + 1);
+    this.op(Op.return);
+    this.end();
+    // The handler left the next EIP (S_EIP); a stop request ended the region there.
+    if (last) this.endBlock(k, () => this.loadSlot(S_EIP));
+    if (fallback) {
+      this.flags = saved;
+      this.pending = savedPending;
     }
   }
 
@@ -652,10 +964,10 @@ class WasmEmitter {
     else target();
     this.set(t);
     this.get(t);
-    this.loadSlot(S_CSLIM);
+    this.get(L_CSLIM);
     this.op(Op.i32GtU);
     this.open(Op.if);
-    this.handler(i, k, eip, next, true);
+    this.handler(i, k, eip, next, true, true);
     this.end();
     this.endBlock(k, () => this.get(t));
   }
@@ -670,9 +982,6 @@ class WasmEmitter {
     this.store(4, SS, v, eip);
     this.setReg(4, s);
   }
-  private ss32(): void {
-    this.loadSlot(S_SS32);
-  }
 
   // ---- instructions ----
   /** Emit instruction k; returns true when it ended the block (a transfer, always last). */
@@ -685,63 +994,54 @@ class WasmEmitter {
     }
     this.inline[k] = 1;
     const memOp = (): void => this.breakCheck(k, next);
-    if (fn === D.movRR32 || (fn === D.movRmR32 && reg)) {
-      const [d, s] = fn === D.movRR32 ? [i.reg, i.rm] : [i.rm, i.reg];
-      const t = this.local();
+    if (fn === D.movRR32 || ((fn === D.movRmR32 || fn === D.movRRm32) && reg)) {
+      const [d, s] = fn === D.movRmR32 ? [i.rm, i.reg] : [i.reg, i.rm];
       this.reg(s);
-      this.set(t);
-      this.setReg(d, t);
+      this.setRegTop(d);
       return false;
     }
     if (fn === D.movRM32 || (fn === D.movRRm32 && !reg)) {
       this.ea(i);
-      const v = this.load(4, i.seg, eip);
-      this.setReg(i.reg, v);
+      this.setReg(i.reg, this.load(4, i.seg, eip));
       memOp();
       return false;
     }
-    if (fn === D.movRRm32 && reg) {
-      const t = this.local();
-      this.reg(i.rm);
-      this.set(t);
-      this.setReg(i.reg, t);
-      return false;
-    }
     if (fn === D.movMR32 || (fn === D.movRmR32 && !reg)) {
-      const t = this.local();
-      this.reg(i.reg);
-      this.set(t);
       this.ea(i);
-      this.store(4, i.seg, t, eip);
+      this.store(4, i.seg, L_R0 + i.reg, eip);
       memOp();
       return false;
     }
     if (fn === D.movRImm32 || (fn === D.movRmImm32 && reg)) {
-      this.storeSlotConst((fn === D.movRImm32 ? i.reg : i.rm) * 4, i.imm | 0);
+      this.i32(i.imm | 0);
+      this.setRegTop(fn === D.movRImm32 ? i.reg : i.rm);
       return false;
     }
-    if (fn === D.movRmImm32) {
+    if (fn === D.movRmImm32 || (fn === D.movRmImm8 && !reg)) {
       const t = this.local();
-      this.i32(i.imm | 0);
+      this.i32(fn === D.movRmImm8 ? i.imm & 255 : i.imm | 0);
       this.set(t);
       this.ea(i);
-      this.store(4, i.seg, t, eip);
+      this.store(fn === D.movRmImm8 ? 1 : 4, i.seg, t, eip);
+      memOp();
+      return false;
+    }
+    if (fn === D.movAxMoffs32 || fn === D.movMoffsAx32) {
+      this.i32(i.disp | 0);
+      if (fn === D.movAxMoffs32) this.setReg(0, this.load(4, i.seg, eip));
+      else this.store(4, i.seg, L_R0, eip);
       memOp();
       return false;
     }
     if (fn === D.lea32) {
-      const t = this.local();
       this.ea(i);
-      this.set(t);
-      this.setReg(i.reg, t);
+      this.setRegTop(i.reg);
       return false;
     }
     if (fn === D.movzxB32 || fn === D.movsxB32 || fn === D.movzxW32 || fn === D.movsxW32) {
       const sx = fn === D.movsxB32 || fn === D.movsxW32;
       const w = fn === D.movzxB32 || fn === D.movsxB32 ? 1 : 2;
-      let v: number;
       if (reg) {
-        v = this.local();
         if (w === 1) this.reg8(i.rm);
         else {
           this.reg(i.rm);
@@ -754,13 +1054,27 @@ class WasmEmitter {
           this.i32(32 - w * 8);
           this.op(Op.i32ShrS);
         }
-        this.set(v);
-      } else {
-        this.ea(i);
-        v = this.load(w, i.seg, eip, sx);
+        this.setRegTop(i.reg);
+        return false;
       }
-      this.setReg(i.reg, v);
-      if (!reg) memOp();
+      this.ea(i);
+      this.setReg(i.reg, this.load(w, i.seg, eip, sx));
+      memOp();
+      return false;
+    }
+    if ((fn === D.movRmR16 || fn === D.movRRm16) && !reg) {
+      this.ea(i);
+      if (fn === D.movRmR16) this.store(2, i.seg, L_R0 + i.reg, eip);
+      else {
+        const v = this.load(2, i.seg, eip);
+        this.reg(i.reg);
+        this.i32(-65536);
+        this.op(Op.i32And);
+        this.get(v);
+        this.op(Op.i32Or);
+        this.setRegTop(i.reg);
+      }
+      memOp();
       return false;
     }
     if (fn === D.movRRm8 || fn === D.movRmR8) {
@@ -772,69 +1086,77 @@ class WasmEmitter {
         this.setReg8(d, t);
         return false;
       }
-      if (fn === D.movRRm8) {
-        this.ea(i);
-        const v = this.load(1, i.seg, eip);
-        this.setReg8(i.reg, v);
-      } else {
+      this.ea(i);
+      if (fn === D.movRRm8) this.setReg8(i.reg, this.load(1, i.seg, eip));
+      else {
+        this.set(L_XA);
         this.reg8(i.reg);
         this.set(t);
-        this.ea(i);
+        this.get(L_XA);
         this.store(1, i.seg, t, eip);
       }
       memOp();
       return false;
     }
-    if (fn === D.movRmImm8 && !reg) {
-      const t = this.local();
-      this.i32(i.imm & 255);
-      this.set(t);
-      this.ea(i);
-      this.store(1, i.seg, t, eip);
-      memOp();
-      return false;
-    }
-    if (fn === D.pushR32 || fn === D.pushImm32) {
+    if (fn === D.pushR32 || fn === D.pushImm32 || (fn === D.pushRm32 && !reg)) {
       // A 16-bit stack takes the handler.
-      this.inline[k] = 1;
-      this.ss32();
+      this.get(L_SS32);
       this.open(Op.if);
-      const t = this.local();
-      if (fn === D.pushR32) this.reg(i.reg);
-      else this.i32(i.imm | 0);
-      this.set(t);
+      let t: number;
+      if (fn === D.pushR32) t = L_R0 + i.reg;
+      else if (fn === D.pushImm32) {
+        t = this.local();
+        this.i32(i.imm | 0);
+        this.set(t);
+      } else {
+        this.ea(i);
+        t = this.load(4, i.seg, eip);
+      }
       this.push(t, eip);
       this.else_();
-      this.handler(i, k, eip, next, false);
+      this.handler(i, k, eip, next, false, true);
       this.end();
       memOp();
       return false;
     }
     if (fn === D.popR32) {
-      this.ss32();
+      this.get(L_SS32);
       this.open(Op.if);
       this.reg(4);
       const v = this.load(4, SS, eip);
-      const s = this.local();
       this.reg(4);
       this.i32(4);
       this.op(Op.i32Add);
-      this.set(s);
-      this.setReg(4, s);
+      this.setRegTop(4);
       this.setReg(i.reg, v);
       this.else_();
-      this.handler(i, k, eip, next, false);
+      this.handler(i, k, eip, next, false, true);
+      this.end();
+      memOp();
+      return false;
+    }
+    if (fn === D.leave && i.o32 !== 0) {
+      this.get(L_SS32);
+      this.open(Op.if);
+      this.reg(5);
+      const v = this.load(4, SS, eip);
+      this.reg(5);
+      this.i32(4);
+      this.op(Op.i32Add);
+      this.setRegTop(4);
+      this.setReg(5, v);
+      this.else_();
+      this.handler(i, k, eip, next, false, true);
       this.end();
       memOp();
       return false;
     }
     if (
-      ((fn === A.aluRmR32 && reg) ||
-        fn === A.aluRRm32 ||
-        (fn === A.aluRmImm32 && reg) ||
-        fn === A.aluAccImm32 ||
-        fn === A.cmpRmR32) &&
-      !(fn !== A.cmpRmR32 && (i.sub === 2 || i.sub === 3))
+      (fn === A.aluRmR32 && reg) ||
+      fn === A.aluRRm32 ||
+      (fn === A.aluRmImm32 && reg) ||
+      fn === A.aluAccImm32 ||
+      fn === A.cmpRmR32
     ) {
       const a = this.local();
       const b = this.local();
@@ -850,15 +1172,13 @@ class WasmEmitter {
         dst = i.reg;
         this.reg(i.reg);
         this.set(a);
-        if (reg) {
-          this.reg(i.rm);
-          this.set(b);
-        } else {
+        if (reg) this.reg(i.rm);
+        else {
           mem = true;
           this.ea(i);
           this.get(this.load(4, i.seg, eip));
-          this.set(b);
         }
+        this.set(b);
       } else if (fn === A.aluRmImm32 || fn === A.aluAccImm32) {
         dst = fn === A.aluAccImm32 ? 0 : i.rm;
         this.reg(dst);
@@ -877,24 +1197,51 @@ class WasmEmitter {
         this.set(b);
       }
       const op = fn === A.cmpRmR32 ? 7 : i.sub;
-      const r = this.local();
-      this.get(a);
-      this.get(b);
-      this.op(
-        op === 0
-          ? Op.i32Add
-          : op === 5 || op === 7
-            ? Op.i32Sub
-            : op === 1
-              ? Op.i32Or
-              : op === 4
-                ? Op.i32And
-                : Op.i32Xor,
-      );
-      this.set(r);
-      this.lazy(op === 0 ? 0 : op === 5 || op === 7 ? 1 : 2, a, b, r, 32);
+      const r = this.alu32(op, a, b);
       if (op !== 7) this.setReg(dst, r);
       if (mem) memOp();
+      return false;
+    }
+    if ((fn === A.aluRmImm32 || fn === A.aluRmR32) && !reg) {
+      const b = this.local();
+      if (fn === A.aluRmImm32) this.i32(i.imm | 0);
+      else this.reg(i.reg);
+      this.set(b);
+      this.ea(i);
+      if (i.sub === 7) this.alu32(7, this.load(4, i.seg, eip), b);
+      else {
+        const a = this.rmwRead(i.seg, eip);
+        const r = this.alu32(i.sub, a, b);
+        this.rmwWrite(r);
+      }
+      memOp();
+      return false;
+    }
+    if (fn === A.incR32 || fn === A.decR32 || ((fn === A.incRm32 || fn === A.decRm32) && !reg)) {
+      const dec = fn === A.decR32 || fn === A.decRm32;
+      const cf = this.local();
+      this.cf();
+      this.set(cf);
+      let a: number;
+      if (fn === A.incR32 || fn === A.decR32) a = L_R0 + i.reg;
+      else {
+        this.ea(i);
+        a = this.rmwRead(i.seg, eip);
+      }
+      const r = this.local();
+      this.get(a);
+      this.i32(dec ? -1 : 1);
+      this.op(Op.i32Add);
+      this.set(r);
+      const a0 = this.local();
+      this.get(a);
+      this.set(a0);
+      this.setFlags({ kind: "incdec", a: a0, b: a0, r, bits: 32, cf, dec });
+      if (fn === A.incR32 || fn === A.decR32) this.setReg(i.reg, r);
+      else {
+        this.rmwWrite(r);
+        memOp();
+      }
       return false;
     }
     if (fn === A.testRmR32 || fn === A.testAccImm32 || (fn === A.testRmImm32 && reg)) {
@@ -909,7 +1256,7 @@ class WasmEmitter {
       else this.i32(i.imm | 0);
       this.op(Op.i32And);
       this.set(r);
-      this.lazy(2, r, r, r, 32);
+      this.setFlags({ kind: "logic", a: r, b: r, r, bits: 32 });
       if (!reg && fn === A.testRmR32) memOp();
       return false;
     }
@@ -917,18 +1264,20 @@ class WasmEmitter {
       fn === A.aluAccImm8 ||
       (fn === A.aluRmImm8 && reg) ||
       (fn === A.aluRRm8 && reg) ||
+      (fn === A.aluRmR8 && reg) ||
       (fn === A.cmpRmR8 && reg)
     ) {
       const op = fn === A.cmpRmR8 ? 7 : i.sub;
-      if (op === 2 || op === 3) {
-        this.inline[k] = 0;
-        this.handler(i, k, eip, next, last);
-        return last;
-      }
       const dst = fn === A.aluAccImm8 ? 0 : fn === A.aluRRm8 ? i.reg : i.rm;
       const a = this.local();
       const b = this.local();
       const r = this.local();
+      let cf = -1;
+      if (op === 2 || op === 3) {
+        cf = this.local();
+        this.cf();
+        this.set(cf);
+      }
       this.reg8(dst);
       this.set(a);
       if (fn === A.aluAccImm8 || fn === A.aluRmImm8) this.i32(i.imm & 255);
@@ -936,21 +1285,17 @@ class WasmEmitter {
       this.set(b);
       this.get(a);
       this.get(b);
-      this.op(
-        op === 0
-          ? Op.i32Add
-          : op === 5 || op === 7
-            ? Op.i32Sub
-            : op === 1
-              ? Op.i32Or
-              : op === 4
-                ? Op.i32And
-                : Op.i32Xor,
-      );
+      this.op(aluOp(op));
+      if (cf >= 0) {
+        this.get(cf);
+        this.op(aluOp(op));
+      }
       this.i32(255);
       this.op(Op.i32And);
       this.set(r);
-      this.lazy(op === 0 ? 0 : op === 5 || op === 7 ? 1 : 2, a, b, r, 8);
+      const kind = op === 0 || op === 2 ? "add" : op === 3 || op === 5 || op === 7 ? "sub" : "logic";
+      // ADC/SBB: the record is exact (flags.ts), but the shortcuts assume no carry in.
+      this.setFlags({ kind, a, b, r, bits: 8, carryIn: cf >= 0 });
       if (op !== 7) this.setReg8(dst, r);
       return false;
     }
@@ -966,7 +1311,54 @@ class WasmEmitter {
       else this.i32(i.imm & 255);
       this.op(Op.i32And);
       this.set(r);
-      this.lazy(2, r, r, r, 8);
+      this.setFlags({ kind: "logic", a: r, b: r, r, bits: 8 });
+      if (!reg) memOp();
+      return false;
+    }
+    if (fn === A.shiftRm32 && reg && (i.sub === 4 || i.sub === 5 || i.sub === 7) && i.sub2 !== 2) {
+      const c = i.sub2 === 0 ? i.imm & 31 : i.sub2 === 1 ? 1 : 0;
+      if (c !== 0) {
+        this.shift32(i.sub, i.rm, c);
+        return false;
+      }
+    }
+    if (fn === A.shiftRm16 && reg && (i.sub === 4 || i.sub === 5 || i.sub === 7) && i.sub2 !== 2) {
+      const c = i.sub2 === 0 ? i.imm & 31 : i.sub2 === 1 ? 1 : 0;
+      if (c !== 0 && c < 16) {
+        this.shift16(i.sub, i.rm, c);
+        return false;
+      }
+    }
+    if (fn === A.imulRRm32) {
+      // CF = OF = the signed product does not fit in 32 bits; SZP from the low half.
+      const a = this.local();
+      if (reg) this.reg(i.rm);
+      else {
+        this.ea(i);
+        this.get(this.load(4, i.seg, eip));
+      }
+      this.set(a);
+      const b = this.local();
+      if (i.sub !== 0) this.i32(i.imm | 0);
+      else this.reg(i.reg);
+      this.set(b);
+      const r = this.local();
+      const o = this.local();
+      this.get(a);
+      this.op(Op.i64ExtendI32S);
+      this.get(b);
+      this.op(Op.i64ExtendI32S, Op.i64Mul, Op.i32WrapI64);
+      this.set(r);
+      // Overflow: the 64-bit product differs from the sign-extended low half.
+      this.get(a);
+      this.op(Op.i64ExtendI32S);
+      this.get(b);
+      this.op(Op.i64ExtendI32S, Op.i64Mul);
+      this.get(r);
+      this.op(Op.i64ExtendI32S, Op.i64Ne);
+      this.set(o);
+      this.setFlags({ kind: "result", a: r, b: r, r, bits: 32, cf: o, of: o });
+      this.setReg(i.reg, r);
       if (!reg) memOp();
       return false;
     }
@@ -979,29 +1371,25 @@ class WasmEmitter {
     }
     if (fn === A.cmov32) {
       let v: number;
-      if (reg) {
-        v = this.local();
-        this.reg(i.rm);
-        this.set(v);
-      } else {
+      if (reg) v = L_R0 + i.rm;
+      else {
         this.ea(i);
         v = this.load(4, i.seg, eip);
       }
       this.cond(i.sub);
       this.open(Op.if);
-      this.setReg(i.reg, v);
+      this.get(v);
+      this.setRegTop(i.reg);
       this.end();
       if (!reg) memOp();
       return false;
     }
     if (fn === D.xchg32 && reg) {
       const t = this.local();
-      const u = this.local();
       this.reg(i.rm);
       this.set(t);
       this.reg(i.reg);
-      this.set(u);
-      this.setReg(i.rm, u);
+      this.setRegTop(i.rm);
       this.setReg(i.reg, t);
       return false;
     }
@@ -1020,13 +1408,13 @@ class WasmEmitter {
     }
     if (last && fn === C.callRel32) {
       const target = (next + i.imm) >>> 0;
-      this.ss32();
+      this.get(L_SS32);
       this.op(Op.i32Eqz);
       this.i32(target | 0);
-      this.loadSlot(S_CSLIM);
+      this.get(L_CSLIM);
       this.op(Op.i32GtU, Op.i32Or);
       this.open(Op.if);
-      this.handler(i, k, eip, next, true);
+      this.handler(i, k, eip, next, true, true);
       this.end();
       const t = this.local();
       this.i32(next | 0);
@@ -1035,36 +1423,171 @@ class WasmEmitter {
       this.endBlock(k, () => this.i32(target | 0));
       return true;
     }
+    if (last && (fn === C.jmpRm32 || fn === C.callRm32)) {
+      const call = fn === C.callRm32;
+      if (call) {
+        this.get(L_SS32);
+        this.op(Op.i32Eqz);
+        this.open(Op.if);
+        this.handler(i, k, eip, next, true, true);
+        this.end();
+      }
+      const t = this.local();
+      if (reg) this.reg(i.rm);
+      else {
+        this.ea(i);
+        this.get(this.load(4, i.seg, eip));
+      }
+      this.set(t);
+      this.get(t);
+      this.get(L_CSLIM);
+      this.op(Op.i32GtU);
+      this.open(Op.if);
+      this.handler(i, k, eip, next, true, true);
+      this.end();
+      if (call) {
+        const n = this.local();
+        this.i32(next | 0);
+        this.set(n);
+        this.push(n, eip);
+      }
+      this.endBlock(k, () => this.get(t));
+      return true;
+    }
     if (last && fn === C.retNear32) {
-      this.ss32();
+      this.get(L_SS32);
       this.op(Op.i32Eqz);
       this.open(Op.if);
-      this.handler(i, k, eip, next, true);
+      this.handler(i, k, eip, next, true, true);
       this.end();
       this.reg(4);
       const t = this.load(4, SS, eip);
       this.get(t);
-      this.loadSlot(S_CSLIM);
+      this.get(L_CSLIM);
       this.op(Op.i32GtU);
       this.open(Op.if);
-      this.handler(i, k, eip, next, true);
+      this.handler(i, k, eip, next, true, true);
       this.end();
-      const s = this.local();
       this.reg(4);
       this.i32(4 + i.imm);
       this.op(Op.i32Add);
-      this.set(s);
-      this.setReg(4, s);
+      this.setRegTop(4);
       this.endBlock(k, () => this.get(t));
-      return true;
-    }
-    if (last && fn === C.jmpRm32 && reg) {
-      this.jumpTo(i, k, eip, next, () => this.reg(i.rm));
       return true;
     }
     this.inline[k] = 0;
     this.handler(i, k, eip, next, last);
     return last;
+  }
+  /** 32-bit ALU op (ops-alu.ts alu32) on locals a, b; returns the result's local. */
+  private alu32(op: number, a: number, b: number): number {
+    const r = this.local();
+    let cf = -1;
+    if (op === 2 || op === 3) {
+      cf = this.local();
+      this.cf();
+      this.set(cf);
+    }
+    this.get(a);
+    this.get(b);
+    this.op(aluOp(op));
+    if (cf >= 0) {
+      this.get(cf);
+      this.op(aluOp(op));
+    }
+    this.set(r);
+    const kind = op === 0 || op === 2 ? "add" : op === 3 || op === 5 || op === 7 ? "sub" : "logic";
+    // ADC/SBB: the record is exact (flags.ts), but the shortcuts assume no carry in.
+    this.setFlags({ kind, a, b, r, bits: 32, carryIn: cf >= 0 });
+    return r;
+  }
+
+  /** SHL/SHR/SAR r32 by a constant 1-31 (ops-alu.ts shift). */
+  private shift32(sub: number, rm: number, c: number): void {
+    const v = this.local();
+    const r = this.local();
+    const cf = this.local();
+    const of = this.local();
+    this.reg(rm);
+    this.set(v);
+    this.get(v);
+    this.i32(c);
+    this.op(sub === 5 ? Op.i32ShrU : sub === 4 ? Op.i32Shl : Op.i32ShrS);
+    this.set(r);
+    this.get(v);
+    this.i32(sub === 4 ? 32 - c : c - 1);
+    this.op(sub === 7 ? Op.i32ShrS : Op.i32ShrU);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.set(cf);
+    if (sub === 5) {
+      this.get(v);
+      this.i32(31);
+      this.op(Op.i32ShrU);
+    } else if (sub === 4) {
+      this.get(r);
+      this.i32(31);
+      this.op(Op.i32ShrU);
+      this.get(cf);
+      this.op(Op.i32Xor);
+      this.i32(1);
+      this.op(Op.i32And);
+    } else this.i32(0);
+    this.set(of);
+    this.setFlags({ kind: "result", a: r, b: r, r, bits: 32, cf, of });
+    this.setReg(rm, r);
+  }
+
+  /** SHL/SHR/SAR r16 by a constant 1-15 (ops-alu.ts shift, bits = 16). */
+  private shift16(sub: number, rm: number, c: number): void {
+    const v = this.local();
+    const r = this.local();
+    const cf = this.local();
+    const of = this.local();
+    this.reg(rm);
+    if (sub === 7) {
+      this.i32(16);
+      this.op(Op.i32Shl);
+      this.i32(16);
+      this.op(Op.i32ShrS);
+    } else {
+      this.i32(0xffff);
+      this.op(Op.i32And);
+    }
+    this.set(v); // SAR: sign-extended; SHL/SHR: zero-extended
+    this.get(v);
+    this.i32(c);
+    this.op(sub === 5 ? Op.i32ShrU : sub === 4 ? Op.i32Shl : Op.i32ShrS);
+    this.i32(0xffff);
+    this.op(Op.i32And);
+    this.set(r);
+    this.get(v);
+    this.i32(sub === 4 ? 16 - c : c - 1);
+    this.op(sub === 7 ? Op.i32ShrS : Op.i32ShrU);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.set(cf);
+    if (sub === 5) {
+      this.get(v);
+      this.i32(15);
+      this.op(Op.i32ShrU);
+    } else if (sub === 4) {
+      this.get(r);
+      this.i32(15);
+      this.op(Op.i32ShrU);
+      this.get(cf);
+      this.op(Op.i32Xor);
+      this.i32(1);
+      this.op(Op.i32And);
+    } else this.i32(0);
+    this.set(of);
+    this.setFlags({ kind: "result", a: r, b: r, r, bits: 16, cf, of });
+    this.reg(rm);
+    this.i32(-65536);
+    this.op(Op.i32And);
+    this.get(r);
+    this.op(Op.i32Or);
+    this.setRegTop(rm);
   }
 
   /** One member block; leaves its inline flags. */
@@ -1073,6 +1596,7 @@ class WasmEmitter {
     const n = insns.length;
     this.inline = new Uint8Array(n);
     this.flags = undefined;
+    this.pending = false;
     // Budget: the whole block or nothing (the dispatcher runs a tail).
     this.get(L_LEFT);
     this.i32(n);
@@ -1106,6 +1630,8 @@ class WasmEmitter {
   /** The region function: a dispatch loop over the members' start EIPs. */
   region(members: readonly WasmMember[]): Uint8Array[] {
     const inline: Uint8Array[] = [];
+    this.loadRegs();
+    this.loadSummary();
     this.loadSlot(S_EIP);
     this.set(L_PC);
     this.open(Op.loop);

@@ -52,6 +52,10 @@ export const Op = {
   i32Shl: 0x74,
   i32ShrS: 0x75,
   i32ShrU: 0x76,
+  i64Ne: 0x52,
+  i64Mul: 0x7e,
+  i32WrapI64: 0xa7,
+  i64ExtendI32S: 0xac,
 } as const;
 
 const I32 = 0x7f;

@@ -15,10 +15,23 @@ import { CODE_PAGES_OFF, STATE_OFF, TLB_READ_OFF, TLB_WRITE_OFF } from "../../me
 import type { Cpu } from "../cpu.js";
 import { CS, SS } from "../cpu.js";
 import { condition } from "../interp/flags.js";
-import { ramWrite8, ramWrite16, ramWrite32, rd8, rd16, rd32, wr8, wr16, wr32 } from "../interp/mem.js";
+import {
+  ramWrite8,
+  ramWrite16,
+  ramWrite32,
+  rd8,
+  rd16,
+  rd32,
+  rmwRead32,
+  rmwWrite32,
+  wr8,
+  wr16,
+  wr32,
+} from "../interp/mem.js";
 import {
   S_BREAK,
   S_CSLIM,
+  S_EFL,
   S_EIP,
   S_FAULT_PC,
   S_FM,
@@ -54,6 +67,7 @@ const PV = S_PV >> 2;
 const SS32 = S_SS32 >> 2;
 const CSLIM = S_CSLIM >> 2;
 const BREAK = S_BREAK >> 2;
+const EFL = S_EFL >> 2;
 
 export type TranslationFn = (cpu: Cpu, left: number) => void;
 
@@ -113,6 +127,18 @@ export class WasmBackend {
         else ramWrite8(cpu, p, v & 0xff);
         S[BREAK] = cpu.iBreak ? 1 : 0;
       },
+      rmwr: (seg: number, addr: number, eip: number): number => {
+        this.flushRetired();
+        cpu.insnEip = eip >>> 0;
+        const v = rmwRead32(cpu, seg, addr >>> 0);
+        S[BREAK] = cpu.iBreak ? 1 : 0;
+        return v;
+      },
+      rmww: (v: number): void => {
+        this.flushRetired();
+        rmwWrite32(cpu, v);
+        S[BREAK] = cpu.iBreak ? 1 : 0;
+      },
       cond: (cc: number): number => {
         this.flagsToCpu();
         return condition(cpu, cc) ? 1 : 0;
@@ -167,6 +193,7 @@ export class WasmBackend {
     cpu.lfOp = S[LFOP]!;
     cpu.lfBits = S[LFBITS]!;
     cpu.lazyMask = S[LAZY]!;
+    cpu.eflags = S[EFL]!;
   }
 
   private flagsFromCpu(): void {
@@ -178,6 +205,7 @@ export class WasmBackend {
     S[LFOP] = cpu.lfOp;
     S[LFBITS] = cpu.lfBits;
     S[LAZY] = cpu.lazyMask;
+    S[EFL] = cpu.eflags;
   }
 
   /** Blocks retired so far in this call become visible to the rest of the machine. */
