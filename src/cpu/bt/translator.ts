@@ -89,7 +89,7 @@ import { simpleExit, ud } from "../interp/ops-system.js";
 import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
 import { CALLOUT_KINDS, type CalloutKind } from "./callouts.js";
 import { type BlockInput, generateBlock, generateRegion } from "./codegen.js";
-import { generateWasmRegion } from "./wasm-codegen.js";
+import { generateWasmRegion, HandlerTable, type WasmRegionCode } from "./wasm-codegen.js";
 import { WasmBackend } from "./wasm-glue.js";
 
 /**
@@ -135,6 +135,24 @@ export class Region {
   readonly members = new Map<number, Member>();
 }
 
+/** The wasm backend compiles this many queued regions into one module... */
+const WASM_BATCH = 32;
+/** ...or fewer, once a queued block has had this many more entries. */
+const WASM_WAIT = 2000;
+
+/** A region member as it was when queued for the wasm backend (its records, its code generation). */
+interface QueuedMember {
+  readonly block: BtBlock;
+  readonly eip: number;
+  readonly phys: number;
+  readonly d32: number;
+  readonly page: number;
+  readonly gen: number;
+  readonly page2: number;
+  readonly gen2: number;
+  readonly insns: Insn[];
+}
+
 /** Most blocks and instructions in one region. */
 const REGION_BLOCKS = 24;
 const REGION_INSNS = 320;
@@ -155,6 +173,8 @@ export class BtBlock {
   /** Decoded records; replaced, not reused, once a translation has bound them. */
   insns: Insn[] = [];
   bound = false;
+  /** Waiting in the wasm backend's compile queue (translateWasmRegion). */
+  queued = false;
   /** Entries so far (hotness). */
   hits = 0;
   /** The region translation entered at this block, and that region. */
@@ -250,8 +270,9 @@ export class BinaryTranslator implements CpuEngine {
   /** The runtime the generated code uses (codegen.ts `RT`). */
   private readonly rt: Record<string, unknown>;
   private readonly calloutCounts = new Float64Array(CALLOUT_KINDS.length);
-  /** The wasm backend, when regions are translated into WebAssembly. */
+  /** The wasm backend, when regions are translated into WebAssembly, and its compile queue. */
   private readonly wasm: WasmBackend | undefined;
+  private wasmQueue: QueuedMember[][] = [];
   // statistics
   private blocksTranslated = 0;
   private guestBytes = 0;
@@ -633,10 +654,10 @@ export class BinaryTranslator implements CpuEngine {
    * static successors: fall-through, Jcc/JMP/CALL targets) that have run before, into one
    * region function. The members that have no translation of their own enter through it.
    */
-  private translateRegion(b: BtBlock): BlockFn {
+  private translateRegion(b: BtBlock): BlockFn | undefined {
+    if (this.wasm !== undefined) return this.translateWasmRegion(b);
     const t0 = performance.now();
     const members = this.regionMembers(b);
-    if (this.wasm !== undefined) return this.translateWasmRegion(b, members, t0);
     const code = generateRegion(members.map((m) => this.blockInput(m, false)));
     const region = new Region();
     members.forEach((m, k) => {
@@ -663,36 +684,85 @@ export class BinaryTranslator implements CpuEngine {
     return fn;
   }
 
-  /** translateRegion for the wasm backend (wasm-codegen.ts, wasm-glue.ts). */
-  private translateWasmRegion(b: BtBlock, members: BtBlock[], t0: number): BlockFn {
-    const wasm = this.wasm!;
-    const code = generateWasmRegion(
-      wasm.layout,
-      members.map((m) => ({ eip: m.eip, insns: m.insns.slice(0, m.n) })),
-    );
-    const region = new Region();
-    members.forEach((m, k) => {
-      region.members.set(m.eip, {
-        block: m,
-        eip: m.eip,
-        insns: m.insns.slice(0, m.n),
-        inline: code.inline[k]!,
-      });
-      m.bound = true;
-      this.guestBytes += m.bytes;
-      this.insnsTranslated += m.n;
-    });
-    const fn = wasm.instantiate(code, region);
-    for (const m of members) {
-      if (m === b || m.fn === undefined) {
-        m.fn = fn;
-        m.region = region;
-      }
+  /**
+   * translateRegion for the wasm backend (wasm-codegen.ts, wasm-glue.ts): the region is
+   * queued and compiled with others into one module (V8's cost per module is far above its
+   * cost per function), when WASM_BATCH regions wait or when a waiting one has run
+   * WASM_WAIT more entries; until then its blocks keep running cold.
+   */
+  private translateWasmRegion(b: BtBlock): BlockFn | undefined {
+    const batch = this.hot === 0 ? 1 : WASM_BATCH;
+    if (b.queued && this.wasmQueue.length < batch && b.hits <= this.hot + WASM_WAIT) return undefined;
+    const t0 = performance.now();
+    if (!b.queued) {
+      b.queued = true;
+      this.wasmQueue.push(
+        this.regionMembers(b).map((m) => {
+          // A rebuild of a queued block must not reuse the records the queue holds.
+          m.bound = true;
+          return {
+            block: m,
+            eip: m.eip,
+            phys: m.phys,
+            d32: m.d32,
+            page: m.page,
+            gen: m.gen,
+            page2: m.page2,
+            gen2: m.gen2,
+            insns: m.insns.slice(0, m.n),
+          };
+        }),
+      );
     }
-    this.blocksTranslated += members.length;
-    this.regionsTranslated++;
+    if (this.wasmQueue.length >= batch || b.hits > this.hot + WASM_WAIT) this.compileWasmQueue();
     this.translateMs += performance.now() - t0;
-    return fn;
+    return b.fn;
+  }
+
+  /** Compile the queued regions whose blocks are still what they were when queued. */
+  private compileWasmQueue(): void {
+    const wasm = this.wasm!;
+    const gens = this.cpu.memory.codeGeneration;
+    const table = new HandlerTable();
+    const codes: WasmRegionCode[] = [];
+    const regions: Region[] = [];
+    const memberLists: QueuedMember[][] = [];
+    for (const queued of this.wasmQueue) {
+      queued[0]!.block.queued = false;
+      const live = queued.filter(
+        (q) =>
+          q.block.eip === q.eip &&
+          q.block.phys === q.phys &&
+          q.block.d32 === q.d32 &&
+          q.block.insns[0] === q.insns[0] &&
+          gens[q.page] === q.gen &&
+          (q.page2 < 0 || gens[q.page2] === q.gen2),
+      );
+      if (live[0] !== queued[0] || queued[0]!.block.fn !== undefined) continue;
+      const code = generateWasmRegion(wasm.layout, table, live);
+      const region = new Region();
+      live.forEach((q, k) => {
+        region.members.set(q.eip, { block: q.block, eip: q.eip, insns: q.insns, inline: code.inline[k]! });
+        this.guestBytes += q.block.bytes;
+        this.insnsTranslated += q.insns.length;
+      });
+      codes.push(code);
+      regions.push(region);
+      memberLists.push(live);
+    }
+    this.wasmQueue = [];
+    if (codes.length === 0) return;
+    const fns = wasm.instantiate(table, codes, regions);
+    memberLists.forEach((live, r) => {
+      for (const q of live) {
+        if (q === live[0] || q.block.fn === undefined) {
+          q.block.fn = fns[r]!;
+          q.block.region = regions[r]!;
+        }
+      }
+      this.blocksTranslated += live.length;
+      this.regionsTranslated++;
+    });
   }
 
   /** The region around hot block `b`: breadth-first over static successors on the same page. */
@@ -842,6 +912,7 @@ export class BinaryTranslator implements CpuEngine {
     b.page2 = -1;
     b.eip = eip;
     b.hits = 0;
+    b.queued = false;
     b.fn = undefined;
     b.region = undefined;
     b.counted = undefined;

@@ -38,7 +38,16 @@ import * as A from "../interp/ops-alu.js";
 import * as C from "../interp/ops-control.js";
 import * as D from "../interp/ops-data.js";
 import { calloutKind } from "./callouts.js";
-import { encodeModule, Op, RESULT_I32, sleb, uleb, VOID } from "./wasm-encoder.js";
+import {
+  ByteWriter,
+  encodeModule,
+  type FunctionBody,
+  Op,
+  RESULT_I32,
+  sleb,
+  uleb,
+  VOID,
+} from "./wasm-encoder.js";
 
 /** State slots: byte offsets from the CPU area's state start (after the 8 registers). */
 export const S_LFA = 32;
@@ -109,7 +118,18 @@ const L_SS32 = 9;
 const L_CSLIM = 10;
 /** EAX..EDI in locals 11..18. */
 const L_R0 = 11;
-const FIXED_LOCALS = 19;
+/** The flag record of the block's last flag-setting instruction: operands, result, CF, OF. */
+const L_FA = 19;
+const L_FB = 20;
+const L_FR = 21;
+const L_FCF = 22;
+const L_FOF = 23;
+/**
+ * Instruction temporaries start here and are reused by every instruction: V8's baseline
+ * compiler does work per local at every control-flow merge, so a region must not grow one
+ * local per instruction.
+ */
+const FIXED_LOCALS = 24;
 
 export interface WasmLayout {
   /** Absolute address of the state slots (the register file is at +0). */
@@ -128,16 +148,23 @@ export interface WasmMember {
   readonly insns: readonly Insn[];
 }
 
+/**
+ * The handler-call table of one module (the `h` import's argument indexes it): handler,
+ * record, EIP, next EIP, callout kind, and 1 when the handler is an integer ALU one
+ * (ops-alu.ts: no segment, CR0 or CPL change).
+ */
+export class HandlerTable {
+  readonly handlers: Handler[] = [];
+  readonly records: Insn[] = [];
+  readonly eips: number[] = [];
+  readonly nexts: number[] = [];
+  readonly callouts: number[] = [];
+  readonly alu: number[] = [];
+}
+
 export interface WasmRegionCode {
-  readonly bytes: Uint8Array<ArrayBuffer>;
-  /** Handler-call table for the `h` import: handler, record, EIP, next EIP, callout kind. */
-  readonly handlers: Handler[];
-  readonly records: Insn[];
-  readonly eips: number[];
-  readonly nexts: number[];
-  readonly callouts: number[];
-  /** 1 when the handler is an integer ALU one (ops-alu.ts): no segment, CR0 or CPL change. */
-  readonly alu: Uint8Array;
+  /** The region function's body (a module holds several: encodeRegions). */
+  readonly body: FunctionBody;
   /** Per member, per instruction: 1 when it ran inline (see codegen.ts BlockCode.inline). */
   readonly inline: Uint8Array[];
 }
@@ -170,7 +197,8 @@ const aluOp = (op: number): number =>
           : Op.i32Xor;
 
 class WasmEmitter {
-  readonly c: number[] = [];
+  readonly c = new ByteWriter();
+  private nextLocal = FIXED_LOCALS;
   private nLocals = FIXED_LOCALS;
   /** Structured-control nesting depth now, and the loop's depth. */
   private depth = 0;
@@ -178,19 +206,18 @@ class WasmEmitter {
   /** The flag state of the block (known operands), and whether its record is not yet stored. */
   private flags: FlagState | undefined;
   private pending = false;
-  readonly handlers: Handler[] = [];
-  readonly records: Insn[] = [];
-  readonly eips: number[] = [];
-  readonly nexts: number[] = [];
-  readonly callouts: number[] = [];
-  readonly alu: number[] = [];
   private inline = new Uint8Array(0);
 
-  constructor(private readonly L: WasmLayout) {}
+  constructor(
+    private readonly L: WasmLayout,
+    private readonly T: HandlerTable,
+  ) {}
 
   // ---- raw emission ----
-  private op(...b: number[]): void {
-    for (const x of b) this.c.push(x);
+  private op(a: number, b = -1, c = -1): void {
+    this.c.push(a);
+    if (b >= 0) this.c.push(b);
+    if (c >= 0) this.c.push(c);
   }
   private i32(v: number): void {
     this.c.push(Op.i32Const);
@@ -208,8 +235,11 @@ class WasmEmitter {
     this.c.push(Op.localTee);
     uleb(this.c, l);
   }
+  /** A temporary, live until the end of the current instruction. */
   private local(): number {
-    return this.nLocals++;
+    const l = this.nextLocal++;
+    if (this.nextLocal > this.nLocals) this.nLocals = this.nextLocal;
+    return l;
   }
   get locals(): number {
     return this.nLocals - 1;
@@ -220,7 +250,8 @@ class WasmEmitter {
     uleb(this.c, offset >>> 0);
   }
   private open(kind: number, type: number = VOID): void {
-    this.c.push(kind, type);
+    this.c.push(kind);
+    this.c.push(type);
     this.depth++;
   }
   private else_(): void {
@@ -335,9 +366,36 @@ class WasmEmitter {
   }
 
   // ---- flags ----
-  /** Record the flags of a flag-setting instruction (stored later: see `flush`). */
+  /**
+   * Record the flags of a flag-setting instruction (stored later: see `flush`). Its operand
+   * locals are copied into the record's own locals, which outlive the instruction.
+   */
   private setFlags(f: FlagState): void {
-    this.flags = f;
+    const copy = (from: number | undefined, to: number): number | undefined => {
+      if (from === undefined) return undefined;
+      if (from !== to) {
+        this.get(from);
+        this.set(to);
+      }
+      return to;
+    };
+    const logic = f.kind === "logic" || f.kind === "result";
+    const r = copy(f.r, L_FR)!;
+    const a = logic ? r : copy(f.a, L_FA)!;
+    const b = logic ? r : copy(f.b, L_FB)!;
+    const cf = copy(f.cf, L_FCF);
+    const of = copy(f.of, L_FOF);
+    this.flags = {
+      kind: f.kind,
+      a,
+      b,
+      r,
+      bits: f.bits,
+      ...(cf !== undefined ? { cf } : {}),
+      ...(of !== undefined ? { of } : {}),
+      ...(f.dec !== undefined ? { dec: f.dec } : {}),
+      ...(f.carryIn !== undefined ? { carryIn: f.carryIn } : {}),
+    };
     this.pending = true;
   }
   /** Store the pending flag record into the state slots (flags.ts lazyAdd/Sub/Logic/ResultWith/IncDec). */
@@ -929,14 +987,15 @@ class WasmEmitter {
   private handler(i: Insn, k: number, eip: number, next: number, last: boolean, fallback = false): void {
     const saved = this.flags;
     const savedPending = this.pending;
-    const h = this.handlers.length;
+    const T = this.T;
+    const h = T.handlers.length;
     const alu = ALU_HANDLERS.has(i.fn);
-    this.handlers.push(i.fn);
-    this.records.push(i);
-    this.eips.push(eip >>> 0);
-    this.nexts.push(next >>> 0);
-    this.callouts.push(calloutKind(i));
-    this.alu.push(alu ? 1 : 0);
+    T.handlers.push(i.fn);
+    T.records.push(i);
+    T.eips.push(eip >>> 0);
+    T.nexts.push(next >>> 0);
+    T.callouts.push(calloutKind(i));
+    T.alu.push(alu ? 1 : 0);
     this.flush();
     this.i32(h);
     this.call(IMP_H);
@@ -986,6 +1045,7 @@ class WasmEmitter {
   // ---- instructions ----
   /** Emit instruction k; returns true when it ended the block (a transfer, always last). */
   private insn(i: Insn, k: number, eip: number, next: number, last: boolean): boolean {
+    this.nextLocal = FIXED_LOCALS;
     const fn = i.fn;
     const reg = i.mod === 3;
     if (calloutKind(i) >= 0) {
@@ -1659,19 +1719,26 @@ class WasmEmitter {
   }
 }
 
-/** Generate a region's wasm module (members[0] is the block that became hot). */
-export function generateWasmRegion(layout: WasmLayout, members: readonly WasmMember[]): WasmRegionCode {
-  const e = new WasmEmitter(layout);
+/** One module for several regions' functions (exports f0, f1, ...). */
+export function encodeRegions(
+  layout: WasmLayout,
+  regions: readonly WasmRegionCode[],
+): Uint8Array<ArrayBuffer> {
+  return encodeModule(
+    layout.pages,
+    IMPORTS,
+    1,
+    regions.map((r) => r.body),
+  );
+}
+
+/** Generate a region's wasm function (members[0] is the block that became hot). */
+export function generateWasmRegion(
+  layout: WasmLayout,
+  table: HandlerTable,
+  members: readonly WasmMember[],
+): WasmRegionCode {
+  const e = new WasmEmitter(layout, table);
   const inline = e.region(members);
-  const bytes = encodeModule(layout.pages, IMPORTS, 1, e.locals, e.c);
-  return {
-    bytes,
-    handlers: e.handlers,
-    records: e.records,
-    eips: e.eips,
-    nexts: e.nexts,
-    callouts: e.callouts,
-    alu: Uint8Array.from(e.alu),
-    inline,
-  };
+  return { body: { locals: e.locals, code: e.c.bytes() }, inline };
 }

@@ -63,7 +63,36 @@ const I32 = 0x7f;
 export const VOID = 0x40;
 export const RESULT_I32 = I32;
 
-export function uleb(out: number[], n: number): void {
+/** A growable byte buffer (the emitter writes tens of kilobytes per module). */
+export class ByteWriter {
+  private buf = new Uint8Array(4096);
+  length = 0;
+  push(b: number): void {
+    if (this.length === this.buf.length) this.grow(1);
+    this.buf[this.length++] = b;
+  }
+  append(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.buf.length) this.grow(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+  /** Drop the last byte. */
+  pop(): void {
+    this.length--;
+  }
+  bytes(): Uint8Array<ArrayBuffer> {
+    return this.buf.slice(0, this.length);
+  }
+  private grow(n: number): void {
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+}
+
+type ByteSink = { push(b: number): void };
+
+export function uleb(out: ByteSink, n: number): void {
   let v = n >>> 0;
   do {
     let b = v & 0x7f;
@@ -73,7 +102,7 @@ export function uleb(out: number[], n: number): void {
   } while (v !== 0);
 }
 
-export function sleb(out: number[], n: number): void {
+export function sleb(out: ByteSink, n: number): void {
   let v = n | 0;
   for (;;) {
     const b = v & 0x7f;
@@ -86,15 +115,15 @@ export function sleb(out: number[], n: number): void {
   }
 }
 
-function name(out: number[], s: string): void {
+function name(out: ByteSink, s: string): void {
   uleb(out, s.length);
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
 
-function section(out: number[], id: number, body: number[]): void {
+function section(out: ByteWriter, id: number, body: ByteWriter): void {
   out.push(id);
   uleb(out, body.length);
-  for (const b of body) out.push(b);
+  out.append(body.bytes());
 }
 
 export interface ImportedFunction {
@@ -103,21 +132,29 @@ export interface ImportedFunction {
   readonly results: 0 | 1;
 }
 
+/** A function body: `locals` extra i32 locals and its code (without the final end). */
+export interface FunctionBody {
+  readonly locals: number;
+  readonly code: Uint8Array;
+}
+
 /**
  * A module: memory "env.m" (shared, `pages` wasm pages), the functions `imports` ("env.<name>",
- * all-i32 signatures, function indices 0..n-1) and one exported function "f" with `params`
- * i32 parameters, no result, `locals` extra i32 locals, and body `code` (without the final end).
+ * all-i32 signatures, function indices 0..n-1) and the functions `bodies`, exported as "f0",
+ * "f1", ..., each with `params` i32 parameters and no result. One module holds many
+ * translations because V8's cost per module (its import wrappers, its code space) is far
+ * above its cost per function.
  */
 export function encodeModule(
   pages: number,
   imports: readonly ImportedFunction[],
   params: number,
-  locals: number,
-  code: readonly number[],
+  bodies: readonly FunctionBody[],
 ): Uint8Array<ArrayBuffer> {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  // Types: one per import, then the exported function's.
-  const types: number[] = [];
+  const out = new ByteWriter();
+  out.append(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
+  // Types: one per import, then the exported functions' (all the same).
+  const types = new ByteWriter();
   uleb(types, imports.length + 1);
   const sig = (p: number, r: number): void => {
     types.push(0x60);
@@ -129,11 +166,12 @@ export function encodeModule(
   for (const f of imports) sig(f.params, f.results);
   sig(params, 0);
   section(out, 1, types);
-  const imp: number[] = [];
+  const imp = new ByteWriter();
   uleb(imp, imports.length + 1);
   name(imp, "env");
   name(imp, "m");
-  imp.push(0x02, 0x03); // memory, limits: shared with maximum
+  imp.push(0x02);
+  imp.push(0x03); // memory, limits: shared with maximum
   uleb(imp, pages);
   uleb(imp, pages);
   imports.forEach((f, k) => {
@@ -143,28 +181,32 @@ export function encodeModule(
     uleb(imp, k);
   });
   section(out, 2, imp);
-  const funcs: number[] = [];
-  uleb(funcs, 1);
-  uleb(funcs, imports.length);
+  const funcs = new ByteWriter();
+  uleb(funcs, bodies.length);
+  for (let k = 0; k < bodies.length; k++) uleb(funcs, imports.length);
   section(out, 3, funcs);
-  const exp: number[] = [];
-  uleb(exp, 1);
-  name(exp, "f");
-  exp.push(0x00);
-  uleb(exp, imports.length);
+  const exp = new ByteWriter();
+  uleb(exp, bodies.length);
+  bodies.forEach((_, k) => {
+    name(exp, `f${k}`);
+    exp.push(0x00);
+    uleb(exp, imports.length + k);
+  });
   section(out, 7, exp);
-  const body: number[] = [];
-  if (locals > 0) {
-    uleb(body, 1);
-    uleb(body, locals);
-    body.push(I32);
-  } else uleb(body, 0);
-  for (const b of code) body.push(b);
-  body.push(Op.end);
-  const codeSec: number[] = [];
-  uleb(codeSec, 1);
-  uleb(codeSec, body.length);
-  for (const b of body) codeSec.push(b);
+  const codeSec = new ByteWriter();
+  uleb(codeSec, bodies.length);
+  for (const f of bodies) {
+    const head = new ByteWriter();
+    if (f.locals > 0) {
+      uleb(head, 1);
+      uleb(head, f.locals);
+      head.push(I32);
+    } else uleb(head, 0);
+    uleb(codeSec, head.length + f.code.length + 1);
+    codeSec.append(head.bytes());
+    codeSec.append(f.code);
+    codeSec.push(Op.end);
+  }
   section(out, 10, codeSec);
-  return new Uint8Array(out);
+  return out.bytes();
 }

@@ -29,6 +29,8 @@ import {
   wr32,
 } from "../interp/mem.js";
 import {
+  encodeRegions,
+  type HandlerTable,
   S_BREAK,
   S_CSLIM,
   S_EFL,
@@ -95,13 +97,20 @@ export class WasmBackend {
     };
   }
 
-  /** Instantiate a region's module; `region.faultPc` gets the faulting block's EIP. */
-  instantiate(code: WasmRegionCode, region: { faultPc: number }): TranslationFn {
+  /**
+   * Compile regions (generated against `table`) into one module and instantiate it; each
+   * region's `faultPc` gets the faulting block's EIP.
+   */
+  instantiate(
+    table: HandlerTable,
+    codes: readonly WasmRegionCode[],
+    regions: readonly { faultPc: number }[],
+  ): TranslationFn[] {
     const cpu = this.cpu;
     const S = this.S;
     const env = {
       m: cpu.memory.wasmMemory,
-      h: (k: number): number => this.handler(code, k),
+      h: (k: number): number => this.handler(table, k),
       rd: (seg: number, addr: number, w: number, eip: number): number => {
         this.flushRetired();
         cpu.insnEip = eip >>> 0;
@@ -144,22 +153,25 @@ export class WasmBackend {
         return condition(cpu, cc) ? 1 : 0;
       },
     };
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(code.bytes), { env });
-    const f = instance.exports.f as (left: number) => void;
-    return (c: Cpu, left: number): void => {
-      this.enter();
-      try {
-        f(left);
-      } catch (e) {
-        region.faultPc = S[FAULT_PC]! >>> 0;
+    const bytes = encodeRegions(this.layout, codes);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env });
+    return regions.map((region, k) => {
+      const f = instance.exports[`f${k}`] as (left: number) => void;
+      return (c: Cpu, left: number): void => {
+        this.enter();
+        try {
+          f(left);
+        } catch (e) {
+          region.faultPc = S[FAULT_PC]! >>> 0;
+          this.flagsToCpu();
+          this.flushRetired();
+          throw e;
+        }
         this.flagsToCpu();
         this.flushRetired();
-        throw e;
-      }
-      this.flagsToCpu();
-      this.flushRetired();
-      c.eip = S[EIP]! >>> 0;
-    };
+        c.eip = S[EIP]! >>> 0;
+      };
+    });
   }
 
   private enter(): void {
@@ -216,7 +228,7 @@ export class WasmBackend {
   }
 
   /** The `h` import: run instruction k's interpreter handler as the JavaScript backend does. */
-  private handler(code: WasmRegionCode, k: number): number {
+  private handler(code: HandlerTable, k: number): number {
     const cpu = this.cpu;
     const S = this.S;
     this.flagsToCpu();
