@@ -17,7 +17,14 @@
  * generation counter and clears the mark, so cached decodes can be validated cheaply.
  */
 
-import { CODE_PAGES_OFF, CPU_AREA_BYTES, cpuAreaStart, MAX_RAM, WASM_PAGE } from "./wasm-layout.js";
+import {
+  CODE_PAGES_OFF,
+  CPU_AREA_BYTES,
+  codeGenOff,
+  cpuAreaStart,
+  MAX_RAM,
+  WASM_PAGE,
+} from "./wasm-layout.js";
 
 /** A guest-physical address: an unsigned 32-bit integer. Branded so that linear and
  * physical addresses cannot be confused at compile time. */
@@ -75,7 +82,7 @@ export class GuestMemory {
     this.u8 = new Uint8Array(this.buffer, 0, size);
     this.view = new DataView(this.buffer, 0, size);
     this.codePages = new Uint8Array(this.buffer, this.cpuArea + CODE_PAGES_OFF, size >>> PAGE_SHIFT);
-    this.codeGeneration = new Int32Array(size >>> PAGE_SHIFT);
+    this.codeGeneration = new Int32Array(this.buffer, this.cpuArea + codeGenOff(size), size >>> PAGE_SHIFT);
   }
 
   /** True when `[addr, addr + len)` lies inside RAM. */

@@ -10,6 +10,8 @@
  *   [cpuArea + TLB_READ_OFF, +4 MiB) soft TLB for reads, one int32 per linear page (cpu/interp/mem.ts)
  *   [cpuArea + TLB_WRITE_OFF, +4 MiB) soft TLB for writes
  *   [cpuArea + CODE_PAGES_OFF, +size/4096) one byte per RAM page: it holds decoded code
+ *   [cpuArea + codeGenOff(size), +size/1024) one int32 per RAM page: its code generation
+ *   [cpuArea + entryOff(size), +1 MiB)  the wasm dispatcher's table of translated blocks
  *
  * `cpuArea` is the RAM size rounded up to a wasm page, so guest-physical addresses (always
  * checked against the RAM size) never reach it.
@@ -29,8 +31,16 @@ export const CODE_PAGES_OFF = TLB_WRITE_OFF + TLB_BYTES;
 
 const roundUp = (n: number): number => Math.ceil(n / WASM_PAGE) * WASM_PAGE;
 
+/** Code generations: one int32 per RAM page, after the code-page flags. */
+export const codeGenOff = (ramSize: number): number => CODE_PAGES_OFF + roundUp(ramSize / 4096);
+/** The translator's entry table (cpu/bt/wasm-glue.ts): ENTRY_COUNT entries of 32 bytes. */
+export const entryOff = (ramSize: number): number => codeGenOff(ramSize) + roundUp(ramSize / 1024);
+export const ENTRY_COUNT = 32768;
+export const ENTRY_BYTES = 32;
+
 /** Where the CPU area starts for `ramSize` bytes of RAM. */
 export const cpuAreaStart = (ramSize: number): number => roundUp(ramSize);
 
 /** The CPU area's length for `ramSize` bytes of RAM (a whole number of wasm pages). */
-export const CPU_AREA_BYTES = (ramSize: number): number => roundUp(CODE_PAGES_OFF + ramSize / 4096);
+export const CPU_AREA_BYTES = (ramSize: number): number =>
+  roundUp(entryOff(ramSize) + ENTRY_COUNT * ENTRY_BYTES);

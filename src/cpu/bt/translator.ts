@@ -79,6 +79,7 @@ import {
   rmwWrite32,
   type SoftTlb,
   stackRead32,
+  tlbNoteFetch,
   useTlb,
   wr8,
   wr16,
@@ -293,7 +294,12 @@ export class BinaryTranslator implements CpuEngine {
     this.translateTails = options.translateTails ?? false;
     installFlagAccessors(cpu);
     this.tlb = initTlb(cpu);
-    this.wasm = options.backend === "wasm" ? new WasmBackend(cpu, this.calloutCounts, flatMask) : undefined;
+    this.wasm =
+      options.backend === "wasm"
+        ? new WasmBackend(cpu, this.calloutCounts, flatMask, (r) => {
+            this.curRegion = r as Region;
+          })
+        : undefined;
     this.rt = {
       rd8,
       rd16,
@@ -378,7 +384,7 @@ export class BinaryTranslator implements CpuEngine {
       regionsTranslated: this.regionsTranslated,
       guestBytesTranslated: this.guestBytes,
       instructionsTranslated: this.insnsTranslated,
-      cacheHits: this.cacheHits,
+      cacheHits: this.cacheHits + (this.wasm?.chainedEntries ?? 0),
       coldEntries: this.coldEntries,
       blocksDecoded: this.blocksDecoded,
       invalidations: this.invalidations,
@@ -752,7 +758,23 @@ export class BinaryTranslator implements CpuEngine {
     }
     this.wasmQueue = [];
     if (codes.length === 0) return;
-    const fns = wasm.instantiate(table, codes, regions);
+    const fns = wasm.instantiate(
+      table,
+      codes,
+      regions,
+      memberLists.map((live) =>
+        live
+          .filter((q) => q.page2 < 0)
+          .map((q) => ({
+            phys: q.phys,
+            eip: q.eip,
+            d32: q.d32,
+            page: q.page,
+            gen: q.gen,
+            bytes: q.block.bytes,
+          })),
+      ),
+    );
     memberLists.forEach((live, r) => {
       for (const q of live) {
         if (q === live[0] || q.block.fn === undefined) {
@@ -858,6 +880,7 @@ export class BinaryTranslator implements CpuEngine {
         this.fetchPhys = (p & ~0xfff) >>> 0;
         if (cpu.tlbNoCache) cpu.tlbNoCache = false;
         else {
+          if (this.wasm !== undefined) tlbNoteFetch(cpu, lin, p);
           this.fetchLin = linPage;
           this.fetchUser = user;
         }

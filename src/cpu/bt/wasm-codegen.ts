@@ -74,6 +74,17 @@ export const S_CSLIM = 88;
 export const S_BREAK = 92;
 /** cpu.eflags (the concrete flags; the lazy ones are in the record). */
 export const S_EFL = 96;
+/** The budget left when a region returns to the dispatcher for its next block. */
+export const S_LEFT = 100;
+/** Set by a region that must return to the host (a stop request, the budget, a break). */
+export const S_STOP = 104;
+/** CS base and CS.D (the dispatcher's lookup). */
+export const S_CSBASE = 108;
+export const S_D32 = 112;
+/** The table index of the region running (the fault accounting's region). */
+export const S_CUR = 116;
+/** Regions entered by the dispatcher without returning to the host. */
+export const S_HITS = 120;
 export const STATE_SLOTS = 24;
 
 /** Imported function indices. */
@@ -955,6 +966,7 @@ class WasmEmitter {
     this.pending = pending;
     this.addRet(k + 1);
     this.storeSlotConst(S_EIP, next);
+    this.storeSlotConst(S_STOP, 1);
     this.op(Op.return);
   }
   /** If an access asked to stop (L_BRK), leave after instruction k. */
@@ -1006,6 +1018,7 @@ class WasmEmitter {
     this.get(L_XE);
     this.open(Op.if);
     this.addRet(k + 1);
+    this.storeSlotConst(S_STOP, 1);
     this.op(Op.return);
     this.end();
     // The handler left the next EIP (S_EIP); a stop request ended the region there.
@@ -1663,6 +1676,7 @@ class WasmEmitter {
     this.op(Op.i32LtS);
     this.open(Op.if);
     this.storeSlotConst(S_EIP, m.eip);
+    this.storeSlotConst(S_STOP, 1);
     this.op(Op.return);
     this.end();
     this.storeSlotConst(S_FAULT_PC, m.eip);
@@ -1711,8 +1725,9 @@ class WasmEmitter {
       this.end();
       inline.push(this.body(m));
     }
-    this.end(); // exit
+    this.end(); // exit: the next block is not a member; the dispatcher looks it up
     this.storeSlot(S_EIP, () => this.get(L_PC));
+    this.storeSlotLocal(S_LEFT, L_LEFT);
     this.op(Op.return);
     this.end(); // loop
     return inline;
@@ -1741,4 +1756,146 @@ export function generateWasmRegion(
   const e = new WasmEmitter(layout, table);
   const inline = e.region(members);
   return { body: { locals: e.locals, code: e.c.bytes() }, inline };
+}
+
+/** Where the dispatcher finds the code generations and its entry table. */
+export interface DispatchLayout extends WasmLayout {
+  readonly codeGen: number;
+  readonly entries: number;
+  readonly entryMask: number;
+}
+
+/**
+ * The dispatcher: `run(idx, left)` calls region `idx` (a table index) and, while the region
+ * left because its next block is not one of its members, finds that block's region in the
+ * entry table and calls it, without returning to the host. An entry (32 bytes: physical
+ * address, EIP, CS.D, page, code generation, last byte's offset, table index) is used only
+ * when it matches the block the CPU is at: the linear address (CS base + EIP) through the soft
+ * TLB when paging is on, CS.D, the page's current code generation and the CS limit: the
+ * checks the host's block lookup makes (translator.ts lookup). Anything else returns to the
+ * host, which looks the block up itself.
+ */
+export function generateDispatcher(L: DispatchLayout): FunctionBody {
+  const c = new ByteWriter();
+  const IDX = 0;
+  const LEFT = 1;
+  const PC = 2;
+  const LIN = 3;
+  const E = 4;
+  const PHYS = 5;
+  const ENT = 6;
+  const op = (...b: number[]): void => {
+    for (const x of b) c.push(x);
+  };
+  const i32 = (v: number): void => {
+    c.push(Op.i32Const);
+    sleb(c, v);
+  };
+  const get = (l: number): void => op(Op.localGet, l);
+  const set = (l: number): void => op(Op.localSet, l);
+  const mem = (opc: number, offset: number): void => {
+    c.push(opc);
+    uleb(c, 2);
+    uleb(c, offset >>> 0);
+  };
+  const slot = (off: number): void => {
+    i32(0);
+    mem(Op.i32Load, L.state + off);
+  };
+  const store = (off: number, emit: () => void): void => {
+    i32(0);
+    emit();
+    mem(Op.i32Store, L.state + off);
+  };
+  const returnIf = (): void => op(Op.if, VOID, Op.return, Op.end);
+  const entry = (field: number): void => {
+    get(ENT);
+    mem(Op.i32Load, L.entries + field);
+  };
+  op(Op.loop, VOID);
+  store(S_STOP, () => i32(0));
+  store(S_CUR, () => get(IDX));
+  get(LEFT);
+  get(IDX);
+  op(Op.callIndirect, 0, 0);
+  slot(S_STOP);
+  returnIf();
+  slot(S_LEFT);
+  op(Op.localTee, LEFT);
+  i32(0);
+  op(Op.i32LeS);
+  returnIf();
+  slot(S_EIP);
+  set(PC);
+  slot(S_CSBASE);
+  get(PC);
+  op(Op.i32Add);
+  set(LIN);
+  slot(S_PG);
+  op(Op.if, VOID);
+  get(LIN);
+  i32(12);
+  op(Op.i32ShrU);
+  i32(2);
+  op(Op.i32Shl);
+  mem(Op.i32Load, L.tlbRead);
+  op(Op.localTee, E);
+  slot(S_PV);
+  op(Op.i32And, Op.i32Eqz);
+  returnIf();
+  get(E);
+  i32(-4096);
+  op(Op.i32And);
+  get(LIN);
+  i32(4095);
+  op(Op.i32And, Op.i32Or);
+  set(PHYS);
+  op(Op.else);
+  get(LIN);
+  set(PHYS);
+  op(Op.end);
+  get(PHYS);
+  get(PHYS);
+  i32(15);
+  op(Op.i32ShrU, Op.i32Xor);
+  i32(L.entryMask);
+  op(Op.i32And);
+  i32(5);
+  op(Op.i32Shl);
+  set(ENT);
+  entry(0);
+  get(PHYS);
+  op(Op.i32Ne);
+  returnIf();
+  entry(4);
+  get(PC);
+  op(Op.i32Ne);
+  returnIf();
+  entry(8);
+  slot(S_D32);
+  op(Op.i32Ne);
+  returnIf();
+  entry(12);
+  i32(2);
+  op(Op.i32Shl);
+  mem(Op.i32Load, L.codeGen);
+  entry(16);
+  op(Op.i32Ne);
+  returnIf();
+  entry(20);
+  slot(S_CSLIM);
+  op(Op.i32GtU);
+  returnIf();
+  entry(24);
+  op(Op.localTee, IDX);
+  op(Op.i32Eqz);
+  returnIf();
+  store(S_HITS, () => {
+    slot(S_HITS);
+    i32(1);
+    op(Op.i32Add);
+  });
+  op(Op.br, 0);
+  op(Op.end);
+  return { locals: 5, code: c.bytes() };
 }

@@ -18,6 +18,7 @@ export const Op = {
   brIf: 0x0d,
   return: 0x0f,
   call: 0x10,
+  callIndirect: 0x11,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
@@ -207,6 +208,55 @@ export function encodeModule(
     codeSec.append(f.code);
     codeSec.push(Op.end);
   }
+  section(out, 10, codeSec);
+  return out.bytes();
+}
+
+/**
+ * The dispatcher module: memory "env.m", table "env.t" (funcref, the region functions), and
+ * one exported function "run" (2 i32 parameters, `locals` i32 locals, `code`) whose
+ * `call_indirect` uses type 0, a region function's (i32) -> ().
+ */
+export function encodeDispatcher(pages: number, locals: number, code: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new ByteWriter();
+  out.append(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
+  const types = new ByteWriter();
+  types.append(Uint8Array.of(2, 0x60, 1, I32, 0, 0x60, 2, I32, I32, 0));
+  section(out, 1, types);
+  const imp = new ByteWriter();
+  uleb(imp, 2);
+  name(imp, "env");
+  name(imp, "m");
+  imp.push(0x02);
+  imp.push(0x03);
+  uleb(imp, pages);
+  uleb(imp, pages);
+  name(imp, "env");
+  name(imp, "t");
+  imp.push(0x01); // table
+  imp.push(0x70); // funcref
+  imp.push(0x00); // limits: minimum only
+  uleb(imp, 1);
+  section(out, 2, imp);
+  const funcs = new ByteWriter();
+  funcs.append(Uint8Array.of(1, 1));
+  section(out, 3, funcs);
+  const exp = new ByteWriter();
+  uleb(exp, 1);
+  name(exp, "run");
+  exp.push(0x00);
+  uleb(exp, 0);
+  section(out, 7, exp);
+  const codeSec = new ByteWriter();
+  uleb(codeSec, 1);
+  const head = new ByteWriter();
+  uleb(head, 1);
+  uleb(head, locals);
+  head.push(I32);
+  uleb(codeSec, head.length + code.length + 1);
+  codeSec.append(head.bytes());
+  codeSec.append(code);
+  codeSec.push(Op.end);
   section(out, 10, codeSec);
   return out.bytes();
 }

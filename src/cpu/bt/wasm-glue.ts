@@ -11,7 +11,16 @@
  * it sees under the JavaScript backend.
  */
 
-import { CODE_PAGES_OFF, STATE_OFF, TLB_READ_OFF, TLB_WRITE_OFF } from "../../memory/wasm-layout.js";
+import {
+  CODE_PAGES_OFF,
+  codeGenOff,
+  ENTRY_BYTES,
+  ENTRY_COUNT,
+  entryOff,
+  STATE_OFF,
+  TLB_READ_OFF,
+  TLB_WRITE_OFF,
+} from "../../memory/wasm-layout.js";
 import type { Cpu } from "../cpu.js";
 import { CS, SS } from "../cpu.js";
 import { condition } from "../interp/flags.js";
@@ -29,14 +38,20 @@ import {
   wr32,
 } from "../interp/mem.js";
 import {
+  type DispatchLayout,
   encodeRegions,
+  generateDispatcher,
   type HandlerTable,
   S_BREAK,
+  S_CSBASE,
   S_CSLIM,
+  S_CUR,
+  S_D32,
   S_EFL,
   S_EIP,
   S_FAULT_PC,
   S_FM,
+  S_HITS,
   S_LAZY,
   S_LFA,
   S_LFB,
@@ -52,6 +67,7 @@ import {
   type WasmLayout,
   type WasmRegionCode,
 } from "./wasm-codegen.js";
+import { encodeDispatcher } from "./wasm-encoder.js";
 
 const LFA = S_LFA >> 2;
 const LFB = S_LFB >> 2;
@@ -70,12 +86,33 @@ const SS32 = S_SS32 >> 2;
 const CSLIM = S_CSLIM >> 2;
 const BREAK = S_BREAK >> 2;
 const EFL = S_EFL >> 2;
+const CSBASE = S_CSBASE >> 2;
+const D32 = S_D32 >> 2;
+const CUR = S_CUR >> 2;
+const HITS = S_HITS >> 2;
+
+/** A translated block as the dispatcher's entry table records it. */
+export interface EntryBlock {
+  readonly phys: number;
+  readonly eip: number;
+  readonly d32: number;
+  readonly page: number;
+  readonly gen: number;
+  readonly bytes: number;
+}
 
 export type TranslationFn = (cpu: Cpu, left: number) => void;
 
 export class WasmBackend {
-  readonly layout: WasmLayout;
+  readonly layout: DispatchLayout;
   private readonly S: Int32Array;
+  /** The region functions (index 0 unused) and their regions, for the dispatcher. */
+  private readonly table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
+  private readonly regionsByIndex: { faultPc: number }[] = [{ faultPc: -1 }];
+  private readonly entries: Int32Array;
+  private readonly dispatch: (idx: number, left: number) => void;
+  /** Regions entered by the dispatcher without a return to the host. */
+  chainedEntries = 0;
   /** cpu.tlbEpoch at the current call's entry: a handler that changes it ends the region. */
   private epoch = 0;
 
@@ -83,6 +120,8 @@ export class WasmBackend {
     private readonly cpu: Cpu,
     private readonly calloutCounts: { [k: number]: number },
     private readonly flatMask: (cpu: Cpu) => number,
+    /** Told which region was running when a translation threw (the fault accounting). */
+    private readonly onFault: (region: { faultPc: number }) => void,
   ) {
     const m = cpu.memory;
     const base = m.cpuArea + STATE_OFF;
@@ -94,7 +133,31 @@ export class WasmBackend {
       codePages: m.cpuArea + CODE_PAGES_OFF,
       ramSize: m.size,
       pages: m.buffer.byteLength / 65536,
+      codeGen: m.cpuArea + codeGenOff(m.size),
+      entries: m.cpuArea + entryOff(m.size),
+      entryMask: ENTRY_COUNT - 1,
     };
+    this.entries = new Int32Array(m.buffer, this.layout.entries, (ENTRY_COUNT * ENTRY_BYTES) / 4);
+    this.entries.fill(0);
+    const d = generateDispatcher(this.layout);
+    const dispatcher = new WebAssembly.Instance(
+      new WebAssembly.Module(encodeDispatcher(this.layout.pages, d.locals, d.code)),
+      { env: { m: m.wasmMemory, t: this.table } },
+    );
+    this.dispatch = dispatcher.exports.run as (idx: number, left: number) => void;
+  }
+
+  /** Record a translated block in the dispatcher's entry table (the latest one wins a slot). */
+  private enterBlock(b: EntryBlock, idx: number): void {
+    const slot = ((b.phys ^ (b.phys >>> 15)) & (ENTRY_COUNT - 1)) * (ENTRY_BYTES / 4);
+    const e = this.entries;
+    e[slot] = b.phys | 0;
+    e[slot + 1] = b.eip | 0;
+    e[slot + 2] = b.d32;
+    e[slot + 3] = b.page;
+    e[slot + 4] = b.gen;
+    e[slot + 5] = (b.eip + b.bytes - 1) | 0;
+    e[slot + 6] = idx;
   }
 
   /**
@@ -105,6 +168,7 @@ export class WasmBackend {
     table: HandlerTable,
     codes: readonly WasmRegionCode[],
     regions: readonly { faultPc: number }[],
+    blocks: readonly (readonly EntryBlock[])[],
   ): TranslationFn[] {
     const cpu = this.cpu;
     const S = this.S;
@@ -156,22 +220,32 @@ export class WasmBackend {
     const bytes = encodeRegions(this.layout, codes);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env });
     return regions.map((region, k) => {
-      const f = instance.exports[`f${k}`] as (left: number) => void;
+      const idx = this.table.length;
+      this.table.grow(1);
+      this.table.set(idx, instance.exports[`f${k}`] as () => void);
+      this.regionsByIndex[idx] = region;
+      for (const b of blocks[k]!) this.enterBlock(b, idx);
       return (c: Cpu, left: number): void => {
         this.enter();
         try {
-          f(left);
+          this.dispatch(idx, left);
         } catch (e) {
-          region.faultPc = S[FAULT_PC]! >>> 0;
-          this.flagsToCpu();
-          this.flushRetired();
+          const running = this.regionsByIndex[S[CUR]!]!;
+          running.faultPc = S[FAULT_PC]! >>> 0;
+          this.onFault(running);
+          this.leave();
           throw e;
         }
-        this.flagsToCpu();
-        this.flushRetired();
+        this.leave();
         c.eip = S[EIP]! >>> 0;
       };
     });
+  }
+
+  private leave(): void {
+    this.flagsToCpu();
+    this.flushRetired();
+    this.chainedEntries += this.S[HITS]!;
   }
 
   private enter(): void {
@@ -182,6 +256,7 @@ export class WasmBackend {
     S[EIP] = cpu.eip | 0;
     S[RET] = 0;
     S[BREAK] = 0;
+    S[HITS] = 0;
     this.epoch = cpu.tlbEpoch;
   }
 
@@ -194,6 +269,8 @@ export class WasmBackend {
     S[PV] = cpu.cpl === 3 ? 2 : 1;
     S[SS32] = (cpu.segAccess[SS]! & 0x4000) !== 0 ? 1 : 0;
     S[CSLIM] = cpu.segLimit[CS]!;
+    S[CSBASE] = cpu.segBase[CS]!;
+    S[D32] = (cpu.segAccess[CS]! >> 14) & 1;
   }
 
   private flagsToCpu(): void {

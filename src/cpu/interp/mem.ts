@@ -108,6 +108,17 @@ export function tlbTranslateRead(cpu: Cpu, lin: number): number {
   return phys >>> 0;
 }
 
+/**
+ * Enter a code fetch's translation into the read TLB (the binary translator's wasm dispatcher
+ * looks code pages up there). Without NX (32-bit paging), a page that may be fetched from
+ * at a privilege may be read at it, so the entry is the one a read would have made.
+ */
+export function tlbNoteFetch(cpu: Cpu, lin: number, phys: number): void {
+  const page = lin >>> 12;
+  if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
+  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1);
+}
+
 export function tlbTranslateWrite(cpu: Cpu, lin: number): number {
   const page = lin >>> 12;
   const e = cpu.tlbWrite[page]!;
