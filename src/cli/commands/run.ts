@@ -73,15 +73,15 @@ export function registerRunCommand(program: Command): void {
     .addOption(
       new Option(
         "--bt-backend <backend>",
-        "what --cpu bt translates regions into: JavaScript functions, or WebAssembly modules (experimental; see README)",
+        "what --cpu bt translates hot code into: WebAssembly modules, or JavaScript functions",
       )
         .choices([...TRANSLATOR_BACKENDS])
-        .default("js"),
+        .default("wasm"),
     )
     .addOption(
       new Option(
         "--bt-hot <n>",
-        "block entries before --cpu bt translates a block (default 50000)",
+        "block entries before --cpu bt translates a block (default 20000 for wasm, 50000 for js)",
       ).argParser(integerOption("--bt-hot", 0, 1e12)),
     )
     .addOption(
