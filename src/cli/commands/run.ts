@@ -65,7 +65,7 @@ export function registerRunCommand(program: Command): void {
     .addOption(
       new Option(
         "--cpu <engine>",
-        "CPU engine: the interpreter, or the binary translator (guest blocks compiled to JavaScript)",
+        "CPU engine: the interpreter, or the binary translator (hot guest code compiled to WebAssembly or JavaScript)",
       )
         .choices(["interp", "bt"])
         .default("interp"),

@@ -1,11 +1,12 @@
 /**
  * The translator's WebAssembly backend (`--bt-backend wasm`): a region of decoded blocks
  * (the same members, boundaries and dispatch as codegen.ts's JavaScript regions) becomes one
- * wasm function. V8 compiles a small wasm module to machine code at once (its baseline
- * compiler, Liftoff, in microseconds), where a `new Function` translation starts in V8's
- * bytecode interpreter and needs thousands of calls before it is optimised; so warm code
- * can be translated, not only the hottest (v86 compiles guest code to wasm for the same
- * reason).
+ * wasm function. V8 compiles wasm to machine code at once with its baseline compiler
+ * (Liftoff), where a `new Function` translation starts in V8's bytecode interpreter and needs
+ * thousands of calls before it is optimised; V8's fixed cost is per module (~0.4 ms, mostly
+ * its import wrappers), so the translator compiles regions in batches (translator.ts
+ * translateWasmRegion). Warm code is then worth translating, not only the hottest (v86
+ * compiles guest code to wasm for the same reason).
  *
  * What the wasm code touches is in the machine's one shared WebAssembly memory
  * (memory/wasm-layout.ts): guest RAM, the register file (`cpu.regs`), the soft TLB, the
