@@ -14,9 +14,16 @@ import { REPO_ROOT } from "./repo-root.js";
 const vmlab = join(REPO_ROOT, "bin", "vmlab.js");
 const BYTES = 16 * 1024 * 1024;
 
-function vm(args: string[]): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [vmlab, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** Boot a VM; `killAfter` stops it (after `graceMs`) if it has not ended by itself. */
+function vm(args: string[]): {
+  done: Promise<{ status: number | null; out: string }>;
+  killAfter(graceMs: number): void;
+} {
+  const child = spawn(process.execPath, [vmlab, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const killAfter = (graceMs: number) => {
+    setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
+  };
+  const done = new Promise<{ status: number | null; out: string }>((resolve) => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString("latin1");
@@ -30,6 +37,7 @@ function vm(args: string[]): Promise<{ status: number | null; out: string }> {
       resolve({ status, out });
     });
   });
+  return { done, killAfter };
 }
 
 /** The stream the sender writes: busybox `yes 0123456789abcdef | head -c BYTES`. */
@@ -95,7 +103,10 @@ for (const model of NIC_MODELS) {
       "--pcap",
       pcap,
       "--exec",
-      "ip addr add 10.9.0.1/24 dev eth0; ip link set eth0 up; nc -l -p 5000 | md5sum; ping -c 3 10.9.0.2",
+      // After its checks the receiver tells the sender it may stop (port 5001), retrying
+      // until the sender listens.
+      "ip addr add 10.9.0.1/24 dev eth0; ip link set eth0 up; nc -l -p 5000 | md5sum; ping -c 3 10.9.0.2; " +
+        "for i in $(seq 30); do echo done | nc 10.9.0.2 5001 && break; sleep 1; done",
     ]);
     const sender = vm([
       "--nic",
@@ -103,14 +114,26 @@ for (const model of NIC_MODELS) {
       "--net",
       net,
       "--exec",
-      `ip addr add 10.9.0.2/24 dev eth0; ip link set eth0 up; sleep 4; ping -c 3 10.9.0.1; yes 0123456789abcdef | head -c ${BYTES} | nc 10.9.0.1 5000; sleep 20`,
+      // The two VMs boot in their own time: the sender waits until the receiver answers (a
+      // fixed sleep is too short on a loaded host) and until its listener takes the stream,
+      // and stays up until the receiver has pinged it back and says so on port 5001.
+      "ip addr add 10.9.0.2/24 dev eth0; ip link set eth0 up; " +
+        "for i in $(seq 120); do ping -c 1 -W 1 10.9.0.1 >/dev/null && break; done; ping -c 3 10.9.0.1; " +
+        `for i in $(seq 10); do yes 0123456789abcdef | head -c ${BYTES} | nc 10.9.0.1 5000 && break; sleep 1; done; ` +
+        "nc -l -p 5001",
     ]);
-    const [r, s] = await Promise.all([receiver, sender]);
-    assert.equal(s.status, 0, `sender\n${s.out.slice(-2500)}`);
-    assert.equal(r.status, 0, `receiver\n${r.out.slice(-2500)}`);
-    assert.match(s.out, /3 packets transmitted, [23] packets received/, "sender pings receiver");
-    assert.match(r.out, /3 packets transmitted, [23] packets received/, "receiver pings sender");
-    assert.match(r.out, new RegExp(`${expectedMd5()} {2}-`), "the receiver's md5 of the stream");
+    // The sender waits for the receiver's word and each waits for the other: when one VM has
+    // ended, the other gets two minutes to end too, then is stopped (and the test fails on its
+    // status) rather than left to the 15-minute limit.
+    void receiver.done.then(() => sender.killAfter(120_000));
+    void sender.done.then(() => receiver.killAfter(120_000));
+    const [r, s] = await Promise.all([receiver.done, sender.done]);
+    const both = `sender:\n${s.out.slice(-2000)}\nreceiver:\n${r.out.slice(-2000)}`;
+    assert.equal(s.status, 0, both);
+    assert.equal(r.status, 0, both);
+    assert.match(s.out, /3 packets transmitted, [23] packets received/, `sender pings receiver\n${both}`);
+    assert.match(r.out, /3 packets transmitted, [23] packets received/, `receiver pings sender\n${both}`);
+    assert.match(r.out, new RegExp(`${expectedMd5()} {2}-`), `the receiver's md5 of the stream\n${both}`);
     // The capture opens in tshark and shows the stream: at least one TCP conversation, all of
     // the payload (retransmissions can add more), starting with the sender's first line.
     const seen = tsharkStream(pcap);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FakeClock, InstructionClock, TSC_HZ, tscAt } from "../src/time/clock.js";
+import { FakeClock, InstructionClock, PacedClock, TSC_HZ, tscAt } from "../src/time/clock.js";
 import { MAX_CALLBACKS_PER_RUN, Scheduler } from "../src/time/scheduler.js";
 import { nsAtTick, ticksAt } from "../src/time/ticks.js";
 
@@ -12,6 +12,31 @@ test("FakeClock advances only by hand and refuses to go back", () => {
   assert.throws(() => c.set(10));
   assert.throws(() => c.advance(-1));
   assert.throws(() => c.advance(Number.NaN));
+});
+
+test("PacedClock: follows the host while idle, discards lag beyond MAX_LAG_NS", () => {
+  let n = 0;
+  let hostMs = 1000;
+  const c = new PacedClock(
+    () => n,
+    10,
+    () => hostMs,
+  );
+  n = 1_000_000; // 10 ms of virtual time at 10 ns per instruction
+  hostMs += 5; // the host is behind: nothing to catch up, nothing dropped
+  assert.equal(c.nowNs(), 10e6);
+  assert.equal(c.hostNs(), 5e6);
+  hostMs += 3000; // a slow guest: 3 s of host time pass while it runs 10 ms of virtual time
+  assert.equal(c.hostNs() - c.nowNs(), PacedClock.MAX_LAG_NS);
+  assert.equal(c.droppedTotalNs, 3005e6 - 10e6 - PacedClock.MAX_LAG_NS);
+  c.skipTo(c.hostNs()); // idle: catch up the bounded lag only
+  assert.equal(c.nowNs(), 10e6 + PacedClock.MAX_LAG_NS);
+  for (let i = 0; i < 100; i++) {
+    hostMs += 10; // then an idle second (the machine sleeps at most 10 ms at a time) is a second
+    c.skipTo(c.hostNs());
+  }
+  assert.equal(c.nowNs(), 1010e6 + PacedClock.MAX_LAG_NS);
+  assert.equal(c.droppedTotalNs, 3005e6 - 10e6 - PacedClock.MAX_LAG_NS);
 });
 
 test("InstructionClock: instructions x rate, idle skips, monotonic across counter resets", () => {

@@ -348,7 +348,7 @@ export class Machine {
           // Sleep until the next timer is due in host time (at most 10 ms, so host input is
           // seen), then let virtual time catch up.
           const waitMs = Math.min(Math.max((wake - this.clock.hostNs()) / 1e6, 0), 10);
-          // (ne2k ping fix) When virtual time lags host time (it does after the slow boot),
+          // (ne2k ping fix) When virtual time lags host time (by up to PacedClock.MAX_LAG_NS),
           // waitMs is 0 and the idle guest used to skip from timer to timer without ever
           // yielding, and lastYield was reset anyway: host events, such as a backend's reply
           // queued with queueMicrotask right after a transmit, starved until virtual time had

@@ -140,9 +140,19 @@ export class InstructionClock implements Clock {
  * both in a tight loop) see consistent clocks, free of host jitter and of the cost of the
  * exits in the loop; over seconds it follows wall-clock time. While the CPU is halted,
  * virtual time jumps to host time (or to the next timer).
+ *
+ * Lost time is discarded beyond MAX_LAG_NS (the "discard" lost-tick policy of KVM and QEMU's
+ * `-rtc driftfix=none`): a guest slower than its virtual CPU (a boot under the interpreter)
+ * falls behind host time, and if all of that lag were caught up while it idles, every sleep
+ * and timeout after the boot would run many times faster than host time until the lag was
+ * gone: a `sleep 4` took under a second, and a ping to a second VM still booting timed out
+ * before that VM could answer. With the bound, an idle guest waits in host time, and guest
+ * wall-clock time runs behind the host's by the time it could not keep up.
  */
 export class PacedClock implements Clock {
-  private readonly originMs = performance.now();
+  private readonly originMs: number;
+  /** Host time given up (ns): lag beyond MAX_LAG_NS that virtual time will never catch up. */
+  private droppedNs = 0;
   private baseNs = 0;
   private baseInstructions: number;
   private rate: number;
@@ -161,14 +171,19 @@ export class PacedClock implements Clock {
    */
   static readonly MIN_RATE = 5;
   static readonly MAX_RATE = 40;
+  /** The most virtual time may lag host time (ns); the rest is discarded (see above). */
+  static readonly MAX_LAG_NS = 250e6;
 
+  /** `hostMs` is the host's monotonic clock in ms (a test passes its own). */
   constructor(
     private readonly getInstructions: () => number,
     initialNsPerInstruction = 25,
+    private readonly hostMs: () => number = () => performance.now(),
   ) {
     if (!Number.isFinite(initialNsPerInstruction) || initialNsPerInstruction <= 0) {
       throw new ClockError(`initialNsPerInstruction must be > 0, got ${initialNsPerInstruction}`);
     }
+    this.originMs = hostMs();
     this.rate = initialNsPerInstruction;
     this.baseInstructions = getInstructions();
   }
@@ -184,9 +199,22 @@ export class PacedClock implements Clock {
     return this.rate;
   }
 
-  /** Host monotonic time since this clock was made (ns). */
+  /**
+   * The host time virtual time follows (ns): host monotonic time since this clock was made,
+   * less the lag discarded so far, so that it is never more than MAX_LAG_NS ahead of virtual
+   * time when read.
+   */
   hostNs(): number {
-    return (performance.now() - this.originMs) * 1e6;
+    const host = (this.hostMs() - this.originMs) * 1e6 - this.droppedNs;
+    const excess = host - this.nowNs() - PacedClock.MAX_LAG_NS;
+    if (excess <= 0) return host;
+    this.droppedNs += excess;
+    return host - excess;
+  }
+
+  /** Host time discarded so far because virtual time lagged by more than MAX_LAG_NS (ns). */
+  get droppedTotalNs(): number {
+    return this.droppedNs;
   }
 
   /** Re-anchor at the current instruction count and steer the rate toward host time. */
