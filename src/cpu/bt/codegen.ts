@@ -489,7 +489,12 @@ class Emitter {
     this.flushNow();
     this.line(`cpu.insnEsp = R[4]; cpu.eip = ${hex(next)};`);
     if (callout >= 0) this.line(`CO[${callout}]++;`);
+    // A REP string instruction retires its further iterations itself (ops-string.ts
+    // finishRep): the region's budget must count them, or the blocks after it overrun it.
+    const rep = i.rep !== 0 && this.region;
+    if (rep) this.line(`const q${k} = cpu.instructionsRetired;`);
     this.line(`${h}(cpu, ${r});`);
+    if (rep) this.line(`left -= cpu.instructionsRetired - q${k};`);
     // ALU handlers change no segment register and no control register: FM stays.
     this.line(ALU_HANDLERS.has(i.fn) ? "\u0000RELOADREGS\u0000" : "\u0000RELOAD\u0000");
     this.flags = undefined;

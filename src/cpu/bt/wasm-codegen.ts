@@ -86,6 +86,8 @@ export const S_D32 = 112;
 export const S_CUR = 116;
 /** Regions entered by the dispatcher without returning to the host. */
 export const S_HITS = 120;
+/** Instructions the last handler retired itself (REP iterations after the first). */
+export const S_EXTRA = 124;
 export const STATE_SLOTS = 24;
 
 /** Imported function indices. */
@@ -1013,6 +1015,15 @@ class WasmEmitter {
     this.i32(h);
     this.call(IMP_H);
     this.set(L_XE);
+    if (i.rep !== 0) {
+      // A REP string instruction retires its further iterations itself (ops-string.ts
+      // finishRep; the glue leaves their count in S_EXTRA): the budget must count them, or
+      // the blocks after it overrun it.
+      this.get(L_LEFT);
+      this.loadSlot(S_EXTRA);
+      this.op(Op.i32Sub);
+      this.set(L_LEFT);
+    }
     this.loadRegs();
     if (!alu) this.loadSummary();
     this.flags = undefined;

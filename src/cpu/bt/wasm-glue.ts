@@ -49,6 +49,7 @@ import {
   S_D32,
   S_EFL,
   S_EIP,
+  S_EXTRA,
   S_FAULT_PC,
   S_FM,
   S_HITS,
@@ -90,6 +91,7 @@ const CSBASE = S_CSBASE >> 2;
 const D32 = S_D32 >> 2;
 const CUR = S_CUR >> 2;
 const HITS = S_HITS >> 2;
+const EXTRA = S_EXTRA >> 2;
 
 /** A translated block as the dispatcher's entry table records it. */
 export interface EntryBlock {
@@ -316,7 +318,11 @@ export class WasmBackend {
     cpu.iRepBudget = S[REPB]!;
     const co = code.callouts[k]!;
     if (co >= 0) this.calloutCounts[co]!++;
+    const retired = cpu.instructionsRetired;
     code.handlers[k]!(cpu, code.records[k]!);
+    // Instructions the handler retired itself (REP iterations after the first), for the
+    // region's budget (wasm-codegen.ts handler).
+    S[EXTRA] = cpu.instructionsRetired - retired;
     this.flagsFromCpu();
     if (code.alu[k] === 0) this.summary();
     S[EIP] = cpu.eip | 0;
