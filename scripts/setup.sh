@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian bookworm machine with Node 20: the Debian packages the
 # tests and benchmarks use (QEMU as the reference, binutils to assemble guests, gcc-multilib
-# for the host-CPU oracle, tshark to read captures), the npm dependencies, the build, and the default guest image.
+# for the host-CPU oracle, qemu-user where the kernel cannot run it, tshark to read captures), the npm dependencies, the build, and the default guest image.
 # Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ command -v as >/dev/null || need_apt+=(binutils)
 command -v gcc >/dev/null || need_apt+=(gcc)
 [ -n "$(find /usr/lib/gcc/ -path '*/32/libgcc.a' 2>/dev/null | head -1)" ] || need_apt+=(gcc-multilib)
 command -v tshark >/dev/null || need_apt+=(tshark) # reads the pcap captures in the tests
+# runs the conformance harness (a 32-bit program) on hosts whose kernel cannot (no IA32 emulation)
+command -v qemu-i386 >/dev/null || need_apt+=(qemu-user)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian's archive"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

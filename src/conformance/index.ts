@@ -69,6 +69,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       });
     } catch (e) {
       host = {
+        oracle: "none",
         passed: 0,
         failed: 1,
         perForm: {},

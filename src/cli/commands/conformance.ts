@@ -98,7 +98,7 @@ function printReport(r: ConformanceReport): void {
     }
     const excluded = Object.keys(h.excluded).length;
     console.log(
-      `host oracle: ${h.passed} passed, ${h.failed} failed over ${Object.keys(h.perForm).length} forms (${excluded} user/control forms excluded)`,
+      `host oracle (${h.oracle}): ${h.passed} passed, ${h.failed} failed over ${Object.keys(h.perForm).length} forms (${excluded} user/control forms excluded)`,
     );
   }
   if (r.qemu !== undefined) {

@@ -1,6 +1,11 @@
 /**
  * Oracle (a): the host CPU. Builds host/harness.c with `gcc -m32` into a cache directory
  * (rebuilt when the source changes), streams cases to it and parses its results.
+ *
+ * Some hosts cannot execute 32-bit programs at all (a 64-bit kernel without IA32 emulation,
+ * or a sandbox such as gVisor: exec fails with ENOEXEC). There the harness runs under
+ * `qemu-i386` (Debian's qemu-user), and the oracle is QEMU's user-mode emulation of the CPU
+ * rather than the CPU itself; `harnessRunner()` says which one is in use.
  */
 
 import { spawn, spawnSync } from "node:child_process";
@@ -45,6 +50,40 @@ export function buildHarness(): string {
   }
   renameSync(tmp, exe);
   return exe;
+}
+
+/** How the harness is run: directly on the host CPU, or under QEMU's user-mode emulator. */
+export interface HarnessRunner {
+  readonly oracle: "host CPU" | "qemu-i386";
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+let runner: HarnessRunner | undefined;
+
+/** Does `command args` start the harness (it prints its header before reading any case)? */
+function printsHeader(command: string, args: readonly string[]): boolean {
+  const r = spawnSync(command, args, { input: Buffer.alloc(0), timeout: 30_000 });
+  return r.error === undefined && r.stdout.length >= 4 && r.stdout.readUInt32LE(0) === HDR_MAGIC;
+}
+
+/**
+ * Build the harness and find how to run it: natively when this host executes 32-bit x86
+ * programs, else under qemu-i386 when it is installed (scripts/setup.sh installs it on such
+ * hosts); otherwise a HostOracleError that says what is missing.
+ */
+export function harnessRunner(): HarnessRunner {
+  if (runner !== undefined) return runner;
+  const exe = buildHarness();
+  if (printsHeader(exe, [])) runner = { oracle: "host CPU", command: exe, args: [] };
+  else if (printsHeader("qemu-i386", [exe]))
+    runner = { oracle: "qemu-i386", command: "qemu-i386", args: [exe] };
+  else {
+    throw new HostOracleError(
+      "this host cannot execute the 32-bit harness (no IA32 emulation?) and qemu-i386 cannot run it either: install qemu-user (apt-get install qemu-user)",
+    );
+  }
+  return runner;
 }
 
 /** Segment selectors the harness process runs with: ES CS SS DS FS GS. */
@@ -100,6 +139,8 @@ export function initialRegion(c: UserCase): Uint8Array {
 }
 
 export interface HostRun {
+  /** What produced the outcomes (harnessRunner). */
+  readonly oracle: HarnessRunner["oracle"];
   readonly selectors: HostSelectors;
   readonly outcomes: Map<number, CaseOutcome>;
 }
@@ -109,7 +150,7 @@ export interface HostRun {
  * the case it died on, which is reported with `error`.
  */
 export async function runOnHost(cases: readonly UserCase[], timeoutMs = 120_000): Promise<HostRun> {
-  const exe = buildHarness();
+  const exe = harnessRunner();
   const outcomes = new Map<number, CaseOutcome>();
   let selectors: HostSelectors = [];
   let start = 0;
@@ -133,16 +174,16 @@ export async function runOnHost(cases: readonly UserCase[], timeoutMs = 120_000)
       start++;
     }
   }
-  return { selectors, outcomes };
+  return { oracle: exe.oracle, selectors, outcomes };
 }
 
 function runBatch(
-  exe: string,
+  exe: HarnessRunner,
   cases: readonly UserCase[],
   timeoutMs: number,
 ): Promise<{ selectors: HostSelectors; outcomes: Map<number, CaseOutcome>; why: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, [], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(exe.command, exe.args, { stdio: ["pipe", "pipe", "pipe"] });
     const chunks: Buffer[] = [];
     let stderr = "";
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
@@ -161,7 +202,7 @@ function runBatch(
       clearTimeout(timer);
       const all = Buffer.concat(chunks);
       try {
-        const parsed = parseOutput(all, cases);
+        const parsed = parseOutput(all, cases, `exit ${code ?? ""} ${signal ?? ""} ${stderr.trim()}`);
         resolve({ ...parsed, why: `exit ${code ?? ""} ${signal ?? ""} ${stderr.trim()}`.trim() });
       } catch (e) {
         reject(e);
@@ -175,9 +216,10 @@ function runBatch(
 function parseOutput(
   all: Buffer,
   cases: readonly UserCase[],
+  why: string,
 ): { selectors: HostSelectors; outcomes: Map<number, CaseOutcome> } {
   if (all.length < 28 || all.readUInt32LE(0) !== HDR_MAGIC) {
-    throw new HostOracleError("the host harness produced no header (could it map its fixed pages?)");
+    throw new HostOracleError(`the host harness produced no header (could it map its fixed pages?): ${why}`);
   }
   const selectors = [0, 1, 2, 3, 4, 5].map((i) => all.readUInt32LE(4 + i * 4));
   const byId = new Map(cases.map((c) => [c.id, c]));

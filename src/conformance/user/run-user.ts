@@ -34,6 +34,8 @@ export interface UserReport {
   readonly failures: UserFailure[];
   /** formKey -> reason for user/control forms that were not generated. */
   readonly excluded: Record<string, string>;
+  /** What the cases were compared against: the host CPU, or qemu-i386 where the host cannot run 32-bit code. */
+  readonly oracle: string;
   /** Set when the oracle could not run at all (no gcc, no interpreter). */
   readonly error?: string;
 }
@@ -76,7 +78,14 @@ export async function runUserOracle(opts: {
         failures.push(describeFailure(c, expected, actual, diffs));
     }
   }
-  return { passed, failed, perForm, failures, excluded: Object.fromEntries(gen.excluded) };
+  return {
+    oracle: host.oracle,
+    passed,
+    failed,
+    perForm,
+    failures,
+    excluded: Object.fromEntries(gen.excluded),
+  };
 }
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
