@@ -103,6 +103,77 @@ test("REP string iterations count against the budget of the blocks after them in
   }
 });
 
+test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR by CL (count 0 too), LODS, SCAS", () => {
+  // Each flag-setting form is followed by flag consumers (ADC, SETcc, Jcc, PUSHF) so that
+  // a wrong CF/OF/ZF/SF, or flags changed by a count of 0, shows in the state.
+  const src = `
+    mov edi, 0xff00
+    mov ecx, 256
+    mov eax, 0x9e3779b9
+  0:stosd
+    rol eax, 5
+    add eax, ecx
+    dec ecx
+    jnz 0b
+    mov esi, 0x10000
+    mov ecx, 0
+    mov eax, 0x80000001
+    mov ebx, 7
+    mov edx, 0x12345678
+  1:mov byte ptr [esi], cl
+    xor al, [esi]
+    adc bl, [esi+1]
+    sbb bh, [esi+2]
+    cmp dl, [esi+3]
+    setb dh
+    add al, [esi+ecx]
+    mov ah, 0x9c
+    mov ch, 0x01
+    not eax
+    neg ebx
+    adc edx, 0
+    shl edx, cl
+    setc byte ptr [esi+8]
+    seto byte ptr [esi+9]
+    shr eax, cl
+    jc 2f
+    inc edi
+  2:pushfd
+    pop ebp
+    and ebp, 0x8d5
+    xor edi, ebp
+    lea edi, [esi+ecx*2-5]
+    std
+    lodsb
+    scasb
+    setb byte ptr [esi+11]
+    cld
+    lodsd
+    scasd
+    setz byte ptr [esi+10]
+    std
+    scasd
+    lodsd
+    cld
+    add esi, 4
+    add cl, 3
+    mov ch, 0
+    cmp ecx, 75
+    jb 1b
+    neg ecx
+    mov ecx, 0
+    neg ecx
+    hlt
+  `;
+  const budgets = [1, 2, 5, 13, 100, 7, 3, 1000];
+  for (const opts of OPTIONS) {
+    const t = new Twin(flat32(asm(src, AT), AT), opts);
+    for (let k = 0; k < 2000 && !t.a.cpu.halted; k++)
+      t.run(budgets[k % budgets.length]!, JSON.stringify(opts));
+    assert.ok(t.a.cpu.halted, "the program ran to its HLT");
+  }
+});
+
 test("self-modifying code in the same block, the same page and from another page", () => {
   // The first store rewrites the immediate of an instruction two instructions further in the
   // same block; then a loop calls a function on another page 20 times (hot, translated) and

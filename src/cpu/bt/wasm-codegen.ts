@@ -38,6 +38,7 @@ import type { Handler, Insn } from "../interp/insn.js";
 import * as A from "../interp/ops-alu.js";
 import * as C from "../interp/ops-control.js";
 import * as D from "../interp/ops-data.js";
+import * as Str from "../interp/ops-string.js";
 import { calloutKind } from "./callouts.js";
 import {
   ByteWriter,
@@ -1348,7 +1349,7 @@ class WasmEmitter {
     if (
       fn === A.aluAccImm8 ||
       (fn === A.aluRmImm8 && reg) ||
-      (fn === A.aluRRm8 && reg) ||
+      fn === A.aluRRm8 ||
       (fn === A.aluRmR8 && reg) ||
       (fn === A.cmpRmR8 && reg)
     ) {
@@ -1366,7 +1367,11 @@ class WasmEmitter {
       this.reg8(dst);
       this.set(a);
       if (fn === A.aluAccImm8 || fn === A.aluRmImm8) this.i32(i.imm & 255);
-      else this.reg8(fn === A.aluRRm8 ? i.rm : i.reg);
+      else if (!reg) {
+        // op r8, m8 (02 0A 12 1A 22 2A 32 3A): the load is the only thing that can fault.
+        this.ea(i);
+        this.get(this.load(1, i.seg, eip));
+      } else this.reg8(fn === A.aluRRm8 ? i.rm : i.reg);
       this.set(b);
       this.get(a);
       this.get(b);
@@ -1382,6 +1387,86 @@ class WasmEmitter {
       // ADC/SBB: the record is exact (flags.ts), but the shortcuts assume no carry in.
       this.setFlags({ kind, a, b, r, bits: 8, carryIn: cf >= 0 });
       if (op !== 7) this.setReg8(dst, r);
+      if (!reg) memOp();
+      return false;
+    }
+    if ((fn === Str.lods || fn === Str.scas) && i.rep === 0 && i.a32 !== 0 && (i.sub === 1 || i.sub === 4)) {
+      // LODSB/LODSD (AC AD) and SCASB/SCASD (AE AF) without REP, 32-bit addressing
+      // (ops-string.ts lods/scas): the load, then the accumulator or the flags of
+      // acc - m, then ESI/EDI step by the size, down when EFLAGS.DF is set.
+      const w = i.sub;
+      const lods = fn === Str.lods;
+      const idx = lods ? 6 : 7;
+      this.reg(idx);
+      const v = this.load(w, lods ? i.seg : 0, eip);
+      if (lods) {
+        if (w === 1) this.setReg8(0, v);
+        else this.setReg(0, v);
+      } else {
+        const a = this.local();
+        const r = this.local();
+        if (w === 1) this.reg8(0);
+        else this.reg(0);
+        this.tee(a);
+        this.get(v);
+        this.op(Op.i32Sub);
+        if (w === 1) {
+          this.i32(255);
+          this.op(Op.i32And);
+        }
+        this.set(r);
+        this.setFlags({ kind: "sub", a, b: v, r, bits: w === 1 ? 8 : 32 });
+      }
+      // step = w - DF * 2w
+      this.reg(idx);
+      this.i32(w);
+      this.loadSlot(S_EFL);
+      this.i32(10);
+      this.op(Op.i32ShrU);
+      this.i32(1);
+      this.op(Op.i32And);
+      this.i32(w === 1 ? 1 : 3);
+      this.op(Op.i32Shl);
+      this.op(Op.i32Sub);
+      this.op(Op.i32Add);
+      this.setRegTop(idx);
+      memOp();
+      return false;
+    }
+    if (fn === D.movRImm8) {
+      const v = this.local();
+      this.i32(i.imm & 255);
+      this.set(v);
+      this.setReg8(i.reg, v);
+      return false;
+    }
+    if (fn === A.notRm32 && reg) {
+      // NOT r32 (F7 /2): no flags.
+      this.reg(i.rm);
+      this.i32(-1);
+      this.op(Op.i32Xor);
+      this.setRegTop(i.rm);
+      return false;
+    }
+    if (fn === A.negRm32 && reg) {
+      // NEG r32 (F7 /3): the flags of 0 - r (ops-alu.ts negRm32).
+      const a = this.local();
+      const b = this.local();
+      const r = this.local();
+      this.i32(0);
+      this.set(a);
+      this.reg(i.rm);
+      this.set(b);
+      this.i32(0);
+      this.get(b);
+      this.op(Op.i32Sub);
+      this.set(r);
+      this.setFlags({ kind: "sub", a, b, r, bits: 32 });
+      this.setReg(i.rm, r);
+      return false;
+    }
+    if (fn === A.shiftRm32 && reg && (i.sub === 4 || i.sub === 5) && i.sub2 === 2) {
+      this.shiftCl32(i.sub, i.rm);
       return false;
     }
     if (fn === A.testAccImm8 || fn === A.testRmImm8 || (fn === A.testRmR8 && reg)) {
@@ -1621,6 +1706,64 @@ class WasmEmitter {
     this.set(of);
     this.setFlags({ kind: "result", a: r, b: r, r, bits: 32, cf, of });
     this.setReg(rm, r);
+  }
+
+  /**
+   * SHL/SHR r32 by CL (D3 /4, D3 /5; ops-alu.ts shift): a masked count of 0 changes nothing,
+   * flags included, so the count is known only at run time; both ways leave the flag record
+   * stored (not in locals).
+   */
+  private shiftCl32(sub: number, rm: number): void {
+    const c = this.local();
+    const v = this.local();
+    const r = this.local();
+    const cf = this.local();
+    const of = this.local();
+    this.flush();
+    this.reg(1);
+    this.i32(31);
+    this.op(Op.i32And);
+    this.tee(c);
+    this.open(Op.if);
+    this.reg(rm);
+    this.tee(v);
+    this.get(c);
+    this.op(sub === 5 ? Op.i32ShrU : Op.i32Shl);
+    this.set(r);
+    this.get(v);
+    if (sub === 4) {
+      this.i32(32);
+      this.get(c);
+      this.op(Op.i32Sub);
+    } else {
+      this.get(c);
+      this.i32(1);
+      this.op(Op.i32Sub);
+    }
+    this.op(Op.i32ShrU);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.set(cf);
+    if (sub === 5) {
+      this.get(v);
+      this.i32(31);
+      this.op(Op.i32ShrU);
+    } else {
+      this.get(r);
+      this.i32(31);
+      this.op(Op.i32ShrU);
+      this.get(cf);
+      this.op(Op.i32Xor);
+      this.i32(1);
+      this.op(Op.i32And);
+    }
+    this.set(of);
+    this.setFlags({ kind: "result", a: r, b: r, r, bits: 32, cf, of });
+    this.flush();
+    this.setReg(rm, r);
+    this.end();
+    this.flags = undefined;
+    this.pending = false;
   }
 
   /** SHL/SHR/SAR r16 by a constant 1-15 (ops-alu.ts shift, bits = 16). */
