@@ -15,6 +15,7 @@ command -v gcc >/dev/null || need_apt+=(gcc)
 command -v tshark >/dev/null || need_apt+=(tshark) # reads the pcap captures in the tests
 # runs the conformance harness (a 32-bit program) on hosts whose kernel cannot (no IA32 emulation)
 command -v qemu-i386 >/dev/null || need_apt+=(qemu-user)
+command -v cpio >/dev/null || need_apt+=(cpio) # the initramfs test lists its archive with GNU cpio
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian's archive"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
