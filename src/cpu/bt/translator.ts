@@ -122,6 +122,8 @@ const CACHE_MASK = (1 << CACHE_BITS) - 1;
  */
 const DEFAULT_HOT = 50_000;
 const DEFAULT_HOT_WASM = 20_000;
+/** Entries of the translator's fetch-translation cache (a power of two). */
+const FETCH_ENTRIES = 256;
 /** MMIO accesses of one inline instruction before its block is retranslated with a callout. */
 const MMIO_RETRANSLATE = 4;
 
@@ -258,9 +260,13 @@ export class BinaryTranslator implements CpuEngine {
   private readonly tlb: SoftTlb;
   private readonly hot: number;
   private readonly translateTails: boolean;
-  private fetchLin = 1;
-  private fetchPhys = 0;
-  private fetchUser = false;
+  /**
+   * Fetch translations (linear code page -> physical page) for `lookup`, direct-mapped by
+   * linear page: tag = linear page | 2 for CPL 3; 1 (never a tag) marks an empty entry. Built
+   * on the paging unit's translations, so cleared with the soft TLB (cpu.tlbEpoch).
+   */
+  private readonly fetchTag = new Int32Array(FETCH_ENTRIES).fill(1);
+  private readonly fetchPage = new Int32Array(FETCH_ENTRIES);
   private inRun = false;
   private pendingVector = -1;
   private windowExiting = false;
@@ -377,7 +383,7 @@ export class BinaryTranslator implements CpuEngine {
   invalidateCaches(): void {
     this.blocks.fill(undefined);
     this.cpu.tlbEpoch++;
-    this.fetchLin = 1;
+    this.fetchTag.fill(1);
     this.pendingVector = -1;
   }
 
@@ -537,7 +543,7 @@ export class BinaryTranslator implements CpuEngine {
       if (left <= 0) return;
       if (cpu.tlbEpoch !== tlb.epoch) {
         flushTlb(cpu, tlb);
-        this.fetchLin = 1;
+        this.fetchTag.fill(1);
         stamp = ++this.chainStamp;
       }
       const eip = cpu.eip;
@@ -882,17 +888,19 @@ export class BinaryTranslator implements CpuEngine {
     if (cpu.cr0 >= 0) physPage = linPage >>> 0;
     else {
       const user = cpu.cpl === 3;
-      if (linPage !== this.fetchLin || user !== this.fetchUser) {
+      const tag = linPage | (user ? 2 : 0);
+      const e = (linPage >>> 12) & (FETCH_ENTRIES - 1);
+      if (this.fetchTag[e] === tag) physPage = this.fetchPage[e]! >>> 0;
+      else {
         const p = cpu.mmu.translate(lin >>> 0, Access.FETCH, user);
-        this.fetchPhys = (p & ~0xfff) >>> 0;
+        physPage = (p & ~0xfff) >>> 0;
         if (cpu.tlbNoCache) cpu.tlbNoCache = false;
         else {
           if (this.wasm !== undefined) tlbNoteFetch(cpu, lin, p);
-          this.fetchLin = linPage;
-          this.fetchUser = user;
+          this.fetchTag[e] = tag;
+          this.fetchPage[e] = physPage | 0;
         }
       }
-      physPage = this.fetchPhys;
     }
     const phys = physPage + (lin & 0xfff);
     const d32 = (cpu.segAccess[CS]! >> 14) & 1;
