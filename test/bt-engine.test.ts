@@ -52,17 +52,31 @@ const OPTIONS = [
   { hotThreshold: 3, backend: "wasm" as const },
 ];
 
-test("any split of the budget gives the interpreter's state after every run()", () => {
-  const code = asm(LOOP, AT);
-  const budgets = [1, 2, 3, 5, 7, 11, 13, 1, 1, 100, 17, 1000, 4, 1, 64, 257];
+/**
+ * Run `src` under every OPTIONS beside the interpreter, in run() calls of the budgets in
+ * turn (at most `maxRuns`), comparing after each; it must reach its HLT. `after` runs on
+ * each pair at the end.
+ */
+function runToHltInSlices(
+  src: string,
+  budgets: readonly number[],
+  maxRuns: number,
+  after?: (t: Twin) => void,
+) {
+  const code = asm(src, AT);
   for (const opts of OPTIONS) {
     const t = new Twin(flat32(code, AT), opts);
-    for (let k = 0; k < 400 && !t.a.cpu.halted; k++)
+    for (let k = 0; k < maxRuns && !t.a.cpu.halted; k++)
       t.run(budgets[k % budgets.length]!, JSON.stringify(opts));
     assert.ok(t.a.cpu.halted, "the program ran to its HLT");
-    t.run(1_000_000, "after HLT");
+    after?.(t);
   }
-  const t = new Twin(flat32(code, AT));
+}
+
+test("any split of the budget gives the interpreter's state after every run()", () => {
+  const budgets = [1, 2, 3, 5, 7, 11, 13, 1, 1, 100, 17, 1000, 4, 1, 64, 257];
+  runToHltInSlices(LOOP, budgets, 400, (t) => t.run(1_000_000, "after HLT"));
+  const t = new Twin(flat32(asm(LOOP, AT), AT));
   t.runToStop();
   const s = t.bt.translationStats();
   assert.ok(s.blocksTranslated > 5 && s.instructionsInTranslations > 3000, JSON.stringify(s));
@@ -94,13 +108,7 @@ test("REP string iterations count against the budget of the blocks after them in
     jnz 1b
     hlt
   `;
-  const budgets = [40, 3, 57, 100, 1, 23, 250, 9];
-  for (const opts of OPTIONS) {
-    const t = new Twin(flat32(asm(src, AT), AT), opts);
-    for (let k = 0; k < 400 && !t.a.cpu.halted; k++)
-      t.run(budgets[k % budgets.length]!, JSON.stringify(opts));
-    assert.ok(t.a.cpu.halted, "the program ran to its HLT");
-  }
+  runToHltInSlices(src, [40, 3, 57, 100, 1, 23, 250, 9], 400);
 });
 
 test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR by CL (count 0 too), LODS, SCAS", () => {
@@ -165,13 +173,7 @@ test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR b
     neg ecx
     hlt
   `;
-  const budgets = [1, 2, 5, 13, 100, 7, 3, 1000];
-  for (const opts of OPTIONS) {
-    const t = new Twin(flat32(asm(src, AT), AT), opts);
-    for (let k = 0; k < 2000 && !t.a.cpu.halted; k++)
-      t.run(budgets[k % budgets.length]!, JSON.stringify(opts));
-    assert.ok(t.a.cpu.halted, "the program ran to its HLT");
-  }
+  runToHltInSlices(src, [1, 2, 5, 13, 100, 7, 3, 1000], 2000);
 });
 
 test("self-modifying code in the same block, the same page and from another page", () => {

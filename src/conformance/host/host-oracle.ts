@@ -201,9 +201,9 @@ function runBatch(
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const all = Buffer.concat(chunks);
+      const why = `exit ${code ?? ""} ${signal ?? ""} ${stderr.trim()}`.trim();
       try {
-        const parsed = parseOutput(all, cases, `exit ${code ?? ""} ${signal ?? ""} ${stderr.trim()}`);
-        resolve({ ...parsed, why: `exit ${code ?? ""} ${signal ?? ""} ${stderr.trim()}`.trim() });
+        resolve({ ...parseOutput(all, cases, why), why });
       } catch (e) {
         reject(e);
       }

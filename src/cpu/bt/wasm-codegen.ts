@@ -1674,6 +1674,50 @@ class WasmEmitter {
 
   /** SHL/SHR/SAR r32 by a constant 1-31 (ops-alu.ts shift). */
   private shift32(sub: number, rm: number, c: number): void {
+    this.shift32With(
+      sub,
+      rm,
+      () => this.i32(c),
+      () => this.i32(sub === 4 ? 32 - c : c - 1),
+    );
+  }
+
+  /**
+   * SHL/SHR r32 by CL (D3 /4, D3 /5; ops-alu.ts shift): a masked count of 0 changes nothing,
+   * flags included, so the count is known only at run time; both ways leave the flag record
+   * stored (not in locals).
+   */
+  private shiftCl32(sub: number, rm: number): void {
+    const c = this.local();
+    this.flush();
+    this.reg(1);
+    this.i32(31);
+    this.op(Op.i32And);
+    this.tee(c);
+    this.open(Op.if);
+    this.shift32With(
+      sub,
+      rm,
+      () => this.get(c),
+      () => {
+        // The bit shifted out last: bit 32 - c for SHL, bit c - 1 for SHR.
+        if (sub === 4) this.i32(32);
+        this.get(c);
+        if (sub !== 4) this.i32(1);
+        this.op(Op.i32Sub);
+      },
+    );
+    this.flush();
+    this.end();
+    this.flags = undefined;
+    this.pending = false;
+  }
+
+  /**
+   * SHL/SHR/SAR r32 by a count in 1-31 that `count` pushes; `cfBit` pushes the position of
+   * the bit shifted out last (CF). OF as ops-alu.ts shift computes it for any count.
+   */
+  private shift32With(sub: number, rm: number, count: () => void, cfBit: () => void): void {
     const v = this.local();
     const r = this.local();
     const cf = this.local();
@@ -1681,11 +1725,11 @@ class WasmEmitter {
     this.reg(rm);
     this.set(v);
     this.get(v);
-    this.i32(c);
+    count();
     this.op(sub === 5 ? Op.i32ShrU : sub === 4 ? Op.i32Shl : Op.i32ShrS);
     this.set(r);
     this.get(v);
-    this.i32(sub === 4 ? 32 - c : c - 1);
+    cfBit();
     this.op(sub === 7 ? Op.i32ShrS : Op.i32ShrU);
     this.i32(1);
     this.op(Op.i32And);
@@ -1706,64 +1750,6 @@ class WasmEmitter {
     this.set(of);
     this.setFlags({ kind: "result", a: r, b: r, r, bits: 32, cf, of });
     this.setReg(rm, r);
-  }
-
-  /**
-   * SHL/SHR r32 by CL (D3 /4, D3 /5; ops-alu.ts shift): a masked count of 0 changes nothing,
-   * flags included, so the count is known only at run time; both ways leave the flag record
-   * stored (not in locals).
-   */
-  private shiftCl32(sub: number, rm: number): void {
-    const c = this.local();
-    const v = this.local();
-    const r = this.local();
-    const cf = this.local();
-    const of = this.local();
-    this.flush();
-    this.reg(1);
-    this.i32(31);
-    this.op(Op.i32And);
-    this.tee(c);
-    this.open(Op.if);
-    this.reg(rm);
-    this.tee(v);
-    this.get(c);
-    this.op(sub === 5 ? Op.i32ShrU : Op.i32Shl);
-    this.set(r);
-    this.get(v);
-    if (sub === 4) {
-      this.i32(32);
-      this.get(c);
-      this.op(Op.i32Sub);
-    } else {
-      this.get(c);
-      this.i32(1);
-      this.op(Op.i32Sub);
-    }
-    this.op(Op.i32ShrU);
-    this.i32(1);
-    this.op(Op.i32And);
-    this.set(cf);
-    if (sub === 5) {
-      this.get(v);
-      this.i32(31);
-      this.op(Op.i32ShrU);
-    } else {
-      this.get(r);
-      this.i32(31);
-      this.op(Op.i32ShrU);
-      this.get(cf);
-      this.op(Op.i32Xor);
-      this.i32(1);
-      this.op(Op.i32And);
-    }
-    this.set(of);
-    this.setFlags({ kind: "result", a: r, b: r, r, bits: 32, cf, of });
-    this.flush();
-    this.setReg(rm, r);
-    this.end();
-    this.flags = undefined;
-    this.pending = false;
   }
 
   /** SHL/SHR/SAR r16 by a constant 1-15 (ops-alu.ts shift, bits = 16). */
