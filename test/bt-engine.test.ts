@@ -422,3 +422,48 @@ data: .long 0
   t.runToStop();
   assert.ok(t.bt.translationStats().instructionsInTranslations > 2000);
 });
+
+test("INVLPG of a code page reaches the new code; INVLPG of other pages (4 KiB and 4 MiB) keeps it right", () => {
+  // Linear 0x40000 maps physical 0x40000 (`mov eax, 1; ret`); after 201 calls the loop
+  // remaps it to physical 0x41000 (`mov eax, 2; ret`) and INVLPGs it: the same call, chained
+  // to the old block, must reach the new code. Before that, INVLPGs of a data page and of an
+  // address in a 4 MiB page (linear 4 MiB) drop only those. SDM Vol. 3A 4.10.4.1.
+  const src = `
+  xor ebx, ebx
+  mov ecx, 300
+1:call 0x40000
+  add ebx, eax
+  cmp ecx, 200
+  jne 2f
+  invlpg [0x31000]
+  invlpg [0x400000]
+2:cmp ecx, 100
+  jne 4f
+  mov dword ptr [0x21100], 0x41003
+  invlpg [0x40000]
+4:dec ecx
+  jnz 1b
+  hlt
+`;
+  const code = asm(src, AT);
+  const setup: Setup = (cpu, mem) => {
+    flat32(code, AT)(cpu, mem);
+    mem.write32(0x20000, 0x21000 | 3);
+    mem.write32(0x20004, 0x400000 | 0x83); // linear 4 MiB: a 4 MiB page
+    for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
+    mem.writeBytes(0x40000, Uint8Array.from(asm("mov eax, 1\nret", 0x40000)));
+    mem.writeBytes(0x41000, Uint8Array.from(asm("mov eax, 2\nret", 0x40000)));
+    cpu.cr3 = 0x20000;
+    cpu.cr4 |= 0x10; // PSE
+    cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
+  };
+  for (const opts of OPTIONS) {
+    const t = new Twin(setup, opts);
+    t.runToStop(97);
+    assert.equal(
+      t.b.cpu.regs[3],
+      201 + 2 * 99,
+      `${JSON.stringify(opts)}: 201 calls of the old code, 99 of the new`,
+    );
+  }
+});

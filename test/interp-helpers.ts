@@ -81,7 +81,9 @@ export function flatMachine(code: number[] | Uint8Array, codeAddr = 0x1000, memS
   cpu.mmu = {
     translate: (l) => l >>> 0,
     flush() {},
-    invalidatePage() {},
+    invalidatePage() {
+      return false;
+    },
   };
   cpu.cr0 = 0x11;
   for (let s = 0; s < 6; s++) {

@@ -22,7 +22,9 @@ function pagedMachine(code: number[]): Machine {
       return lin >>> 0;
     },
     flush() {},
-    invalidatePage() {},
+    invalidatePage() {
+      return false;
+    },
   };
   cpu.cr0 = cpu.cr0 | 0x8000_0000 | 0;
   return m;

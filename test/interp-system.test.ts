@@ -94,7 +94,9 @@ test("precise exceptions: a PUSH that page-faults leaves ESP and EIP at the inst
       return lin >>> 0;
     },
     flush() {},
-    invalidatePage() {},
+    invalidatePage() {
+      return false;
+    },
   };
   m.cpu.regs[4] = 0x8004; // first push at 0x8000 works, second at 0x7ffc faults
   m.interp.run(100);
@@ -117,7 +119,9 @@ test("precise exceptions: ADD to a read-only page changes neither memory nor fla
       return lin >>> 0;
     },
     flush() {},
-    invalidatePage() {},
+    invalidatePage() {
+      return false;
+    },
   };
   m.cpu.regs[0] = 1;
   m.cpu.regs[3] = 0x4000;

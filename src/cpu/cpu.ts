@@ -141,8 +141,11 @@ export interface LinearTranslator {
   translate(linear: number, access: AccessKind, user: boolean): number;
   /** Drop all non-global TLB entries (MOV CR3) or all of them (`includingGlobal`). */
   flush(includingGlobal: boolean): void;
-  /** INVLPG: drop the entry for one linear page. */
-  invalidatePage(linear: number): void;
+  /**
+   * INVLPG: drop the entry for one linear page. Returns true when that page lay in a 4 MiB
+   * page, whose whole entry went (SDM Vol. 3A 4.10.4.1).
+   */
+  invalidatePage(linear: number): boolean;
 }
 
 export class Cpu implements FaultSink {
@@ -263,6 +266,15 @@ export class Cpu implements FaultSink {
   tlbWrite: Int32Array = new Int32Array(0);
   tlbEpoch = 0;
   tlbNoCache = false;
+  /**
+   * The pages INVLPG dropped since an engine last brought its caches in line with
+   * `tlbEpoch` (each INVLPG also bumps the epoch): a linear page number, or -1 - region for
+   * a 4 MiB region. When every bump since `tlbDropBase` is one of these, an engine may drop
+   * just those pages instead of everything (mem.ts tlbDropsOnly).
+   */
+  readonly tlbDropPages = new Int32Array(16);
+  tlbDropCount = 0;
+  tlbDropBase = 0;
   /** EIP and ESP at the start of the current instruction (precise exceptions). */
   insnEip = 0;
   insnEsp = 0;

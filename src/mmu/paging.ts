@@ -129,7 +129,7 @@ export class PagingUnit implements LinearTranslator {
     this.filledCount = kept;
   }
 
-  invalidatePage(linear: number): void {
+  invalidatePage(linear: number): boolean {
     this.invalidations++;
     const page = linear >>> 12;
     // The slot stays in `filled` (its `inList` mark too), so refilling it adds no duplicate.
@@ -138,7 +138,9 @@ export class PagingUnit implements LinearTranslator {
     if (this.largeRegions[region] !== 0) {
       // INVLPG of any address in a 4 MiB page drops the whole page (SDM 4.10.4.1).
       this.tlb.fill(0, region << 10, (region + 1) << 10);
+      return true;
     }
+    return false;
   }
 
   /**

@@ -65,6 +65,7 @@ import {
 import { type Handler, Insn } from "../interp/insn.js";
 import {
   adjustSp,
+  dropTlbPages,
   flushTlb,
   initTlb,
   pop32,
@@ -79,6 +80,7 @@ import {
   rmwWrite32,
   type SoftTlb,
   stackRead32,
+  tlbDropsOnly,
   tlbNoteFetch,
   useTlb,
   wr8,
@@ -168,41 +170,50 @@ const REGION_INSNS = 320;
 
 const NO_CALLOUTS: ReadonlySet<number> = new Set();
 
+/**
+ * A decoded block. Fields are declared (and so laid out by V8) in the order the dispatch
+ * loop touches them: a lukewarm kernel boot enters ~35 M cold blocks, and the first touch of
+ * each block object is a cache miss, so the fields every entry reads come first. EIPs are
+ * kept as int32 keys too: a uint32 of 2^31 and above (a Linux kernel's code) is stored as a
+ * heap number, one more pointer to follow.
+ */
 export class BtBlock {
   phys = -1;
-  d32 = 0;
-  /** The EIP the translation was made for (its instruction addresses are constants). */
-  eip = 0;
-  n = 0;
-  bytes = 0;
+  /** `eip | 0`, compared on every entry. */
+  key = 0;
   page = 0;
   gen = 0;
   page2 = -1;
   gen2 = 0;
+  n = 0;
+  /** The region translation entered at this block, and that region. */
+  fn: BlockFn | undefined = undefined;
+  /** Entries so far (hotness). */
+  hits = 0;
   /** Decoded records; replaced, not reused, once a translation has bound them. */
   insns: Insn[] = [];
+  region: Region | undefined = undefined;
+  /** Chaining, as in the interpreter (interpreter.ts Block); link keys are `eip | 0`. */
+  linkStamp = -1;
+  nextKeyA = 0;
+  nextPhysA = -1;
+  nextA: BtBlock | undefined = undefined;
+  nextKeyB = 0;
+  nextPhysB = -1;
+  nextB: BtBlock | undefined = undefined;
+  d32 = 0;
+  bytes = 0;
+  /** The EIP the translation was made for (its instruction addresses are constants). */
+  eip = 0;
   bound = false;
   /** Waiting in the wasm backend's compile queue (translateWasmRegion). */
   queued = false;
-  /** Entries so far (hotness). */
-  hits = 0;
-  /** The region translation entered at this block, and that region. */
-  fn: BlockFn | undefined = undefined;
-  region: Region | undefined = undefined;
   /** The counted single-block translation for budget tails, and its region record. */
   counted: BlockFn | undefined = undefined;
   countedRegion: Region | undefined = undefined;
   /** Adaptive retranslation: MMIO accesses per instruction, and the instructions made callouts. */
   mmio: Uint8Array | undefined = undefined;
   forced: Set<number> | undefined = undefined;
-  /** Chaining, as in the interpreter (interpreter.ts Block). */
-  linkStamp = -1;
-  nextEipA = -1;
-  nextPhysA = -1;
-  nextA: BtBlock | undefined = undefined;
-  nextEipB = -1;
-  nextPhysB = -1;
-  nextB: BtBlock | undefined = undefined;
 }
 
 export interface TranslatorOptions {
@@ -267,6 +278,12 @@ export class BinaryTranslator implements CpuEngine {
    */
   private readonly fetchTag = new Int32Array(FETCH_ENTRIES).fill(1);
   private readonly fetchPage = new Int32Array(FETCH_ENTRIES);
+  /**
+   * Per linear page, the chain stamp under which a block on it was last looked up: chained
+   * links made under the current stamp lead only to such pages, so an INVLPG of any other
+   * page leaves them valid (execBlocks).
+   */
+  private readonly codeLinStamp = new Int32Array(1 << 20).fill(-1);
   private inRun = false;
   private pendingVector = -1;
   private windowExiting = false;
@@ -542,34 +559,39 @@ export class BinaryTranslator implements CpuEngine {
       const left = limit - cpu.instructionsRetired;
       if (left <= 0) return;
       if (cpu.tlbEpoch !== tlb.epoch) {
-        flushTlb(cpu, tlb);
-        this.fetchTag.fill(1);
-        stamp = ++this.chainStamp;
+        if (tlbDropsOnly(cpu, tlb)) {
+          // Only INVLPGs: chained links survive unless one may lead to a dropped page.
+          if (this.dropFetchPages()) stamp = ++this.chainStamp;
+          dropTlbPages(cpu, tlb);
+        } else {
+          flushTlb(cpu, tlb);
+          this.fetchTag.fill(1);
+          stamp = ++this.chainStamp;
+        }
       }
       const eip = cpu.eip;
+      const key = eip | 0;
       cpu.insnEip = eip;
       cpu.insnEsp = regs[4]!;
       let b: BtBlock | undefined;
       if (prev !== undefined) {
         if (prev.linkStamp !== stamp) {
           prev.linkStamp = stamp;
-          prev.nextEipA = -1;
           prev.nextA = undefined;
-          prev.nextEipB = -1;
           prev.nextB = undefined;
         } else {
           let phys = -1;
-          if (prev.nextEipA === eip) {
+          if (prev.nextKeyA === key) {
             b = prev.nextA;
             phys = prev.nextPhysA;
-          } else if (prev.nextEipB === eip) {
+          } else if (prev.nextKeyB === key) {
             b = prev.nextB;
             phys = prev.nextPhysB;
           }
           if (
             b !== undefined &&
             (b.phys !== phys ||
-              b.eip !== eip ||
+              b.key !== key ||
               gens[b.page] !== b.gen ||
               (b.page2 >= 0 && gens[b.page2] !== b.gen2))
           )
@@ -578,13 +600,16 @@ export class BinaryTranslator implements CpuEngine {
       }
       if (b === undefined) {
         b = this.lookup(eip);
+        const linPage = (cpu.segBase[CS]! + eip) >>> 12;
+        this.codeLinStamp[linPage] = stamp;
+        if (b.page2 >= 0) this.codeLinStamp[(linPage + 1) & 0xfffff] = stamp;
         if (prev !== undefined && b.phys >= 0) {
-          if (prev.nextEipA === -1 || prev.nextEipA === eip) {
-            prev.nextEipA = eip;
+          if (prev.nextA === undefined || prev.nextKeyA === key) {
+            prev.nextKeyA = key;
             prev.nextPhysA = b.phys;
             prev.nextA = b;
           } else {
-            prev.nextEipB = eip;
+            prev.nextKeyB = key;
             prev.nextPhysB = b.phys;
             prev.nextB = b;
           }
@@ -623,6 +648,29 @@ export class BinaryTranslator implements CpuEngine {
       }
       this.curBlock = undefined;
     }
+  }
+
+  /**
+   * Drop the fetch translations of the pages INVLPG invalidated (cpu.tlbDropPages); true if
+   * a block on one of them may have been looked up under the current chain stamp.
+   */
+  private dropFetchPages(): boolean {
+    const cpu = this.cpu;
+    const tags = this.fetchTag;
+    let code = false;
+    for (let k = 0; k < cpu.tlbDropCount; k++) {
+      const p = cpu.tlbDropPages[k]!;
+      if (p >= 0) {
+        const e = p & (FETCH_ENTRIES - 1);
+        if (tags[e]! >>> 12 === p) tags[e] = 1;
+        if (this.codeLinStamp[p] === this.chainStamp) code = true;
+      } else {
+        const region = -1 - p;
+        for (let e = 0; e < FETCH_ENTRIES; e++) if (tags[e]! >>> 22 === region) tags[e] = 1;
+        code = true;
+      }
+    }
+    return code;
   }
 
   /**
@@ -910,13 +958,14 @@ export class BinaryTranslator implements CpuEngine {
     if (b !== undefined && b.phys === phys && b.d32 === d32) {
       if (gens[b.page] === b.gen && (b.page2 < 0 || gens[b.page2] === b.gen2)) {
         if (eip + b.bytes - 1 <= cpu.segLimit[CS]! >>> 0) {
-          if (b.eip === eip) return b;
+          if (b.key === (eip | 0)) return b;
           // Same code reached at another EIP: its translation has the old addresses baked in.
           b.fn = undefined;
           b.region = undefined;
           b.counted = undefined;
           b.countedRegion = undefined;
           b.eip = eip;
+          b.key = eip | 0;
           return b;
         }
       } else this.invalidations++;
@@ -949,6 +998,7 @@ export class BinaryTranslator implements CpuEngine {
     b.n = 0;
     b.page2 = -1;
     b.eip = eip;
+    b.key = eip | 0;
     b.hits = 0;
     b.queued = false;
     b.fn = undefined;

@@ -78,6 +78,42 @@ export function flushTlb(cpu: Cpu, t: SoftTlb): void {
   t.count = 0;
   t.overflow = false;
   t.epoch = cpu.tlbEpoch;
+  cpu.tlbDropCount = 0;
+}
+
+/**
+ * True when every translation change since `t` was last in line with cpu.tlbEpoch was an
+ * INVLPG recorded in cpu.tlbDropPages, so that dropping those pages (dropTlbPages) is all a
+ * flush must do (INVLPG invalidates one page, SDM Vol. 3A 4.10.4.1).
+ */
+export function tlbDropsOnly(cpu: Cpu, t: SoftTlb): boolean {
+  const n = cpu.tlbDropCount;
+  return (
+    n > 0 &&
+    n <= cpu.tlbDropPages.length &&
+    t.epoch === cpu.tlbDropBase &&
+    cpu.tlbEpoch === ((cpu.tlbDropBase + n) | 0)
+  );
+}
+
+/** Drop the soft-TLB entries of the pages INVLPG invalidated (after tlbDropsOnly). */
+export function dropTlbPages(cpu: Cpu, t: SoftTlb): void {
+  const r = cpu.tlbRead;
+  const w = cpu.tlbWrite;
+  const pages = cpu.tlbDropPages;
+  for (let k = 0; k < cpu.tlbDropCount; k++) {
+    const p = pages[k]!;
+    if (p >= 0) {
+      r[p] = 0;
+      w[p] = 0;
+    } else {
+      const region = -1 - p;
+      r.fill(0, region << 10, (region + 1) << 10);
+      w.fill(0, region << 10, (region + 1) << 10);
+    }
+  }
+  cpu.tlbDropCount = 0;
+  t.epoch = cpu.tlbEpoch;
 }
 
 let currentTlb: SoftTlb = new SoftTlb();

@@ -295,9 +295,17 @@ function translationsChanged(cpu: Cpu): void {
   cpu.tlbEpoch = (cpu.tlbEpoch + 1) | 0;
 }
 
-/** INVLPG: drop the TLB entry, then the INVLPG exit (address = linear). */
+/**
+ * INVLPG: drop the TLB entry, then the INVLPG exit (address = linear). The page is recorded
+ * (cpu.tlbDropPages) so the engines can drop only what depended on it.
+ */
 function invlpg(cpu: Cpu, linear: number): void {
-  cpu.mmu.invalidatePage(linear);
+  const large = cpu.mmu.invalidatePage(linear);
+  if (cpu.tlbDropCount === 0) cpu.tlbDropBase = cpu.tlbEpoch;
+  if (cpu.tlbDropCount < cpu.tlbDropPages.length) {
+    cpu.tlbDropPages[cpu.tlbDropCount] = large ? -1 - (linear >>> 22) : linear >>> 12;
+  }
+  cpu.tlbDropCount++;
   translationsChanged(cpu);
   report(cpu, ExitReason.INVLPG, linear >>> 0, false, 0);
 }
