@@ -467,3 +467,49 @@ test("INVLPG of a code page reaches the new code; INVLPG of other pages (4 KiB a
     );
   }
 });
+
+test("MOV CR3 keeps chained code on global pages and drops it on non-global ones", () => {
+  // CR4.PGE; every page is global (PTE.G) but linear 0x40000, which the first page directory
+  // maps to physical 0x40000 (`mov eax, 1; ret`) and the second to 0x41000 (`mov eax, 2;
+  // ret`). The loop's call stays chained across the switch; its link to the callee must go
+  // (SDM Vol. 3A 4.10.2.4, 4.10.4.1).
+  const src = `
+  xor ebx, ebx
+  mov ecx, 300
+1:call 0x40000
+  add ebx, eax
+  cmp ecx, 100
+  jne 2f
+  mov eax, 0x22000
+  mov cr3, eax
+2:dec ecx
+  jnz 1b
+  hlt
+`;
+  const code = asm(src, AT);
+  const setup: Setup = (cpu, mem) => {
+    flat32(code, AT)(cpu, mem);
+    for (const [pd, pt, callee] of [
+      [0x20000, 0x21000, 0x40000],
+      [0x22000, 0x23000, 0x41000],
+    ] as const) {
+      mem.write32(pd, pt | 3);
+      for (let p = 0; p < 512; p++) mem.write32(pt + 4 * p, (p << 12) | 0x103);
+      mem.write32(pt + 4 * 0x40, callee | 3);
+    }
+    mem.writeBytes(0x40000, Uint8Array.from(asm("mov eax, 1\nret", 0x40000)));
+    mem.writeBytes(0x41000, Uint8Array.from(asm("mov eax, 2\nret", 0x40000)));
+    cpu.cr3 = 0x20000;
+    cpu.cr4 |= 0x80; // PGE
+    cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
+  };
+  for (const opts of OPTIONS) {
+    const t = new Twin(setup, opts);
+    t.runToStop(97);
+    assert.equal(
+      t.b.cpu.regs[3],
+      201 + 2 * 99,
+      `${JSON.stringify(opts)}: 201 calls before the switch, 99 after`,
+    );
+  }
+});

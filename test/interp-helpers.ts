@@ -81,6 +81,7 @@ export function flatMachine(code: number[] | Uint8Array, codeAddr = 0x1000, memS
   cpu.mmu = {
     translate: (l) => l >>> 0,
     flush() {},
+    lastGlobal: false,
     invalidatePage() {
       return false;
     },

@@ -22,6 +22,7 @@ function pagedMachine(code: number[]): Machine {
       return lin >>> 0;
     },
     flush() {},
+    lastGlobal: false,
     invalidatePage() {
       return false;
     },

@@ -94,6 +94,7 @@ test("precise exceptions: a PUSH that page-faults leaves ESP and EIP at the inst
       return lin >>> 0;
     },
     flush() {},
+    lastGlobal: false,
     invalidatePage() {
       return false;
     },
@@ -119,6 +120,7 @@ test("precise exceptions: ADD to a read-only page changes neither memory nor fla
       return lin >>> 0;
     },
     flush() {},
+    lastGlobal: false,
     invalidatePage() {
       return false;
     },

@@ -139,6 +139,11 @@ export interface LinearTranslator {
    * `user` is true for CPL 3 accesses that are subject to U/S checks.
    */
   translate(linear: number, access: AccessKind, user: boolean): number;
+  /**
+   * True when the translation translate() last returned is global (PTE.G under CR4.PGE),
+   * which MOV CR3 keeps (SDM Vol. 3A 4.10.2.4).
+   */
+  readonly lastGlobal: boolean;
   /** Drop all non-global TLB entries (MOV CR3) or all of them (`includingGlobal`). */
   flush(includingGlobal: boolean): void;
   /**
@@ -147,6 +152,9 @@ export interface LinearTranslator {
    */
   invalidatePage(linear: number): boolean;
 }
+
+/** A cpu.tlbDropPages record: MOV CR3 dropped every non-global translation (SDM Vol. 3A 4.10.4.1). */
+export const TLB_DROP_NON_GLOBAL = 0x100000;
 
 export class Cpu implements FaultSink {
   // ---- general registers -------------------------------------------------------------
@@ -267,10 +275,11 @@ export class Cpu implements FaultSink {
   tlbEpoch = 0;
   tlbNoCache = false;
   /**
-   * The pages INVLPG dropped since an engine last brought its caches in line with
-   * `tlbEpoch` (each INVLPG also bumps the epoch): a linear page number, or -1 - region for
-   * a 4 MiB region. When every bump since `tlbDropBase` is one of these, an engine may drop
-   * just those pages instead of everything (mem.ts tlbDropsOnly).
+   * The translations dropped since an engine last brought its caches in line with
+   * `tlbEpoch` (each drop also bumps the epoch): a linear page number (INVLPG), -1 - region
+   * for a 4 MiB region (INVLPG in a large page), or TLB_DROP_NON_GLOBAL (MOV CR3). When
+   * every bump since `tlbDropBase` is one of these, an engine may drop just those instead of
+   * everything (mem.ts tlbDropsOnly).
    */
   readonly tlbDropPages = new Int32Array(16);
   tlbDropCount = 0;

@@ -83,6 +83,8 @@ export class PagingUnit implements LinearTranslator {
 
   /** Page walks done (TLB misses, including the ones that fault). */
   walks = 0;
+  /** The last translate() result came from a global entry (LinearTranslator.lastGlobal). */
+  lastGlobal = false;
   /** Page faults raised. */
   faults = 0;
   /** Flushes (MOV CR3, CR0/CR4 changes) and INVLPGs. */
@@ -94,6 +96,7 @@ export class PagingUnit implements LinearTranslator {
   translate(linear: number, access: AccessKind, user: boolean): number {
     const e = this.tlb[linear >>> 12]!;
     if ((e & (1 << ((access & 1) | (user ? 2 : 0)))) !== 0) {
+      this.lastGlobal = (e & TlbFlag.GLOBAL) !== 0;
       return ((e & ~0xfff) | (linear & 0xfff)) >>> 0;
     }
     return this.walk(linear >>> 0, access, user);
@@ -219,6 +222,7 @@ export class PagingUnit implements LinearTranslator {
       if (dirty && rw) flags |= TlbFlag.WRITE_USER;
     }
     if (global) flags |= TlbFlag.GLOBAL;
+    this.lastGlobal = global;
     const page = linear >>> 12;
     if (large) {
       flags |= TlbFlag.LARGE;

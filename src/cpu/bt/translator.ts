@@ -41,7 +41,7 @@ import { setFlagsFromString } from "node:v8";
 import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
 import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
-import { Access, type Cpu, CS, Flag } from "../cpu.js";
+import { Access, type Cpu, CS, Flag, TLB_DROP_NON_GLOBAL } from "../cpu.js";
 import { CPU_FAULT, raise } from "../fault.js";
 import { runBlock as runCold } from "../interp/block-runner.js";
 import {
@@ -201,6 +201,10 @@ export class BtBlock {
   nextKeyB = 0;
   nextPhysB = -1;
   nextB: BtBlock | undefined = undefined;
+  /** The translator's ngStamp when the links were last checked, and which links lead to global pages. */
+  linkNg = 0;
+  globalA = false;
+  globalB = false;
   d32 = 0;
   bytes = 0;
   /** The EIP the translation was made for (its instruction addresses are constants). */
@@ -284,6 +288,15 @@ export class BinaryTranslator implements CpuEngine {
    * page leaves them valid (execBlocks).
    */
   private readonly codeLinStamp = new Int32Array(1 << 20).fill(-1);
+  /** Per fetch-cache entry, 1 for a global translation (kept by MOV CR3). */
+  private readonly fetchGlobal = new Uint8Array(FETCH_ENTRIES);
+  /** Whether the last lookup's code page had a global translation. */
+  private fetchWasGlobal = false;
+  /**
+   * Bumped by every MOV CR3 (a non-global flush): a block's links to code on non-global
+   * pages hold only while its `linkNg` equals this; links to global pages stay.
+   */
+  private ngStamp = 0;
   private inRun = false;
   private pendingVector = -1;
   private windowExiting = false;
@@ -577,9 +590,16 @@ export class BinaryTranslator implements CpuEngine {
       if (prev !== undefined) {
         if (prev.linkStamp !== stamp) {
           prev.linkStamp = stamp;
+          prev.linkNg = this.ngStamp;
           prev.nextA = undefined;
           prev.nextB = undefined;
         } else {
+          if (prev.linkNg !== this.ngStamp) {
+            // A MOV CR3 since: only links to code on global pages stay.
+            prev.linkNg = this.ngStamp;
+            if (!prev.globalA) prev.nextA = undefined;
+            if (!prev.globalB) prev.nextB = undefined;
+          }
           let phys = -1;
           if (prev.nextKeyA === key) {
             b = prev.nextA;
@@ -604,14 +624,19 @@ export class BinaryTranslator implements CpuEngine {
         this.codeLinStamp[linPage] = stamp;
         if (b.page2 >= 0) this.codeLinStamp[(linPage + 1) & 0xfffff] = stamp;
         if (prev !== undefined && b.phys >= 0) {
+          // A block that crosses into a second page counts as non-global (that page's
+          // translation was not looked at).
+          const global = this.fetchWasGlobal && b.page2 < 0;
           if (prev.nextA === undefined || prev.nextKeyA === key) {
             prev.nextKeyA = key;
             prev.nextPhysA = b.phys;
             prev.nextA = b;
+            prev.globalA = global;
           } else {
             prev.nextKeyB = key;
             prev.nextPhysB = b.phys;
             prev.nextB = b;
+            prev.globalB = global;
           }
         }
       }
@@ -651,8 +676,9 @@ export class BinaryTranslator implements CpuEngine {
   }
 
   /**
-   * Drop the fetch translations of the pages INVLPG invalidated (cpu.tlbDropPages); true if
-   * a block on one of them may have been looked up under the current chain stamp.
+   * Drop the fetch translations cpu.tlbDropPages records; true if a block on a page INVLPG
+   * invalidated may have been looked up under the current chain stamp (a MOV CR3 drops the
+   * links to non-global pages through ngStamp instead).
    */
   private dropFetchPages(): boolean {
     const cpu = this.cpu;
@@ -660,7 +686,10 @@ export class BinaryTranslator implements CpuEngine {
     let code = false;
     for (let k = 0; k < cpu.tlbDropCount; k++) {
       const p = cpu.tlbDropPages[k]!;
-      if (p >= 0) {
+      if (p === TLB_DROP_NON_GLOBAL) {
+        for (let e = 0; e < FETCH_ENTRIES; e++) if (this.fetchGlobal[e] === 0) tags[e] = 1;
+        this.ngStamp = (this.ngStamp + 1) | 0;
+      } else if (p >= 0) {
         const e = p & (FETCH_ENTRIES - 1);
         if (tags[e]! >>> 12 === p) tags[e] = 1;
         if (this.codeLinStamp[p] === this.chainStamp) code = true;
@@ -933,20 +962,27 @@ export class BinaryTranslator implements CpuEngine {
     const lin = (cpu.segBase[CS]! + eip) | 0;
     const linPage = lin & ~0xfff;
     let physPage: number;
-    if (cpu.cr0 >= 0) physPage = linPage >>> 0;
-    else {
+    if (cpu.cr0 >= 0) {
+      physPage = linPage >>> 0;
+      this.fetchWasGlobal = true; // no paging: nothing but a CR0 write changes it
+    } else {
       const user = cpu.cpl === 3;
       const tag = linPage | (user ? 2 : 0);
       const e = (linPage >>> 12) & (FETCH_ENTRIES - 1);
-      if (this.fetchTag[e] === tag) physPage = this.fetchPage[e]! >>> 0;
-      else {
+      if (this.fetchTag[e] === tag) {
+        physPage = this.fetchPage[e]! >>> 0;
+        this.fetchWasGlobal = this.fetchGlobal[e] === 1;
+      } else {
         const p = cpu.mmu.translate(lin >>> 0, Access.FETCH, user);
         physPage = (p & ~0xfff) >>> 0;
+        this.fetchWasGlobal = false;
         if (cpu.tlbNoCache) cpu.tlbNoCache = false;
         else {
           if (this.wasm !== undefined) tlbNoteFetch(cpu, lin, p);
           this.fetchTag[e] = tag;
           this.fetchPage[e] = physPage | 0;
+          this.fetchGlobal[e] = cpu.mmu.lastGlobal ? 1 : 0;
+          this.fetchWasGlobal = cpu.mmu.lastGlobal;
         }
       }
     }

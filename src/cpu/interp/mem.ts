@@ -7,7 +7,7 @@
  * page-crossing accesses, MMIO exits), so the behaviour is the same, only slower.
  *
  * Software TLB: `cpu.tlbRead` / `cpu.tlbWrite` map a linear page number to
- * `physPage | 1 (supervisor ok) | 2 (user ok)`. Entries are filled only by
+ * `physPage | 1 (supervisor ok) | 2 (user ok) | 4 (global)`. Entries are filled only by
  * `cpu.mmu.translate`, so accessed/dirty bits are set by the MMU exactly once per fill,
  * as a hardware TLB does (SDM Vol. 3A 4.10.2). Both engines flush it when `cpu.tlbEpoch`
  * changes, which the system layer does on MOV CR0/CR3/CR4 and INVLPG (the only guest
@@ -31,9 +31,11 @@ import {
   writePhys16,
   writePhys32,
 } from "../access.js";
-import { Access, type Cpu, SS } from "../cpu.js";
+import { Access, type Cpu, SS, TLB_DROP_NON_GLOBAL } from "../cpu.js";
 
 const TLB_PAGES = 1 << 20;
+/** Soft-TLB entry bit: a global translation, which MOV CR3 keeps (dropTlbPages). */
+const GLOBAL = 4;
 /** Pages filled since the last flush, so that a flush touches only those. */
 const TLB_LIST_MAX = 4096;
 
@@ -96,14 +98,15 @@ export function tlbDropsOnly(cpu: Cpu, t: SoftTlb): boolean {
   );
 }
 
-/** Drop the soft-TLB entries of the pages INVLPG invalidated (after tlbDropsOnly). */
+/** Drop the soft-TLB entries cpu.tlbDropPages records (after tlbDropsOnly). */
 export function dropTlbPages(cpu: Cpu, t: SoftTlb): void {
   const r = cpu.tlbRead;
   const w = cpu.tlbWrite;
   const pages = cpu.tlbDropPages;
   for (let k = 0; k < cpu.tlbDropCount; k++) {
     const p = pages[k]!;
-    if (p >= 0) {
+    if (p === TLB_DROP_NON_GLOBAL) dropNonGlobal(cpu, t);
+    else if (p >= 0) {
       r[p] = 0;
       w[p] = 0;
     } else {
@@ -114,6 +117,28 @@ export function dropTlbPages(cpu: Cpu, t: SoftTlb): void {
   }
   cpu.tlbDropCount = 0;
   t.epoch = cpu.tlbEpoch;
+}
+
+/** MOV CR3: every entry but the global ones goes (SDM Vol. 3A 4.10.4.1). */
+function dropNonGlobal(cpu: Cpu, t: SoftTlb): void {
+  const r = cpu.tlbRead;
+  const w = cpu.tlbWrite;
+  if (t.overflow) {
+    r.fill(0);
+    w.fill(0);
+    t.count = 0;
+    t.overflow = false;
+    return;
+  }
+  const l = t.list;
+  let kept = 0;
+  for (let i = 0; i < t.count; i++) {
+    const p = l[i]!;
+    if ((r[p]! & GLOBAL) === 0) r[p] = 0;
+    if ((w[p]! & GLOBAL) === 0) w[p] = 0;
+    if (r[p] !== 0 || w[p] !== 0) l[kept++] = p;
+  }
+  t.count = kept;
 }
 
 let currentTlb: SoftTlb = new SoftTlb();
@@ -140,7 +165,7 @@ export function tlbTranslateRead(cpu: Cpu, lin: number): number {
     return phys >>> 0;
   }
   if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
-  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1);
+  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
   return phys >>> 0;
 }
 
@@ -152,7 +177,7 @@ export function tlbTranslateRead(cpu: Cpu, lin: number): number {
 export function tlbNoteFetch(cpu: Cpu, lin: number, phys: number): void {
   const page = lin >>> 12;
   if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
-  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1);
+  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
 }
 
 export function tlbTranslateWrite(cpu: Cpu, lin: number): number {
@@ -165,7 +190,7 @@ export function tlbTranslateWrite(cpu: Cpu, lin: number): number {
     return phys >>> 0;
   }
   if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
-  cpu.tlbWrite[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1);
+  cpu.tlbWrite[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
   return phys >>> 0;
 }
 

@@ -21,7 +21,7 @@ import {
   writeMem16,
   writeMem32,
 } from "../access.js";
-import { type Cpu, CR0, CR4, CS, ECX, EDX, ESP, Flag, SS } from "../cpu.js";
+import { type Cpu, CR0, CR4, CS, ECX, EDX, ESP, Flag, SS, TLB_DROP_NON_GLOBAL } from "../cpu.js";
 import { raise, Vector } from "../fault.js";
 import {
   accConforming,
@@ -295,17 +295,20 @@ function translationsChanged(cpu: Cpu): void {
   cpu.tlbEpoch = (cpu.tlbEpoch + 1) | 0;
 }
 
+/** Record a partial drop of translations (cpu.tlbDropPages), made before its epoch bump. */
+function recordDrop(cpu: Cpu, record: number): void {
+  if (cpu.tlbDropCount === 0) cpu.tlbDropBase = cpu.tlbEpoch;
+  if (cpu.tlbDropCount < cpu.tlbDropPages.length) cpu.tlbDropPages[cpu.tlbDropCount] = record;
+  cpu.tlbDropCount++;
+}
+
 /**
  * INVLPG: drop the TLB entry, then the INVLPG exit (address = linear). The page is recorded
  * (cpu.tlbDropPages) so the engines can drop only what depended on it.
  */
 function invlpg(cpu: Cpu, linear: number): void {
   const large = cpu.mmu.invalidatePage(linear);
-  if (cpu.tlbDropCount === 0) cpu.tlbDropBase = cpu.tlbEpoch;
-  if (cpu.tlbDropCount < cpu.tlbDropPages.length) {
-    cpu.tlbDropPages[cpu.tlbDropCount] = large ? -1 - (linear >>> 22) : linear >>> 12;
-  }
-  cpu.tlbDropCount++;
+  recordDrop(cpu, large ? -1 - (linear >>> 22) : linear >>> 12);
   translationsChanged(cpu);
   report(cpu, ExitReason.INVLPG, linear >>> 0, false, 0);
 }
@@ -352,6 +355,7 @@ export function movToCr(cpu: Cpu, cr: number, value: number): void {
     case 3:
       cpu.cr3 = value & CR3_BITS;
       cpu.mmu.flush(false);
+      recordDrop(cpu, TLB_DROP_NON_GLOBAL);
       translationsChanged(cpu);
       break;
     default: {
