@@ -43,7 +43,6 @@ import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
 import { Access, type Cpu, CS, Flag, TLB_DROP_NON_GLOBAL } from "../cpu.js";
 import { CPU_FAULT, raise } from "../fault.js";
-import { runBlock as runCold } from "../interp/block-runner.js";
 import {
   decode,
   decodedEnd,
@@ -92,6 +91,7 @@ import { simpleExit, ud } from "../interp/ops-system.js";
 import { deliverException, deliverExternalInterrupt, resetCpu } from "../system/index.js";
 import { CALLOUT_KINDS, type CalloutKind } from "./callouts.js";
 import { type BlockInput, generateBlock, generateRegion } from "./codegen.js";
+import { PackedArena, packBlock, runPacked } from "./cold-runner.js";
 import { generateWasmRegion, HandlerTable, type WasmRegionCode } from "./wasm-codegen.js";
 import { WasmBackend } from "./wasm-glue.js";
 
@@ -169,6 +169,7 @@ const REGION_BLOCKS = 24;
 const REGION_INSNS = 320;
 
 const NO_CALLOUTS: ReadonlySet<number> = new Set();
+const NO_CODE = new Int32Array(0);
 
 /**
  * A decoded block. Fields are declared (and so laid out by V8) in the order the dispatch
@@ -192,6 +193,10 @@ export class BtBlock {
   hits = 0;
   /** Decoded records; replaced, not reused, once a translation has bound them. */
   insns: Insn[] = [];
+  /** The records packed for the cold loop (cold-runner.ts): an arena, the offset, the room. */
+  code: Int32Array = NO_CODE;
+  codeOff = 0;
+  codeRoom = 0;
   region: Region | undefined = undefined;
   /** Chaining, as in the interpreter (interpreter.ts Block); link keys are `eip | 0`. */
   linkStamp = -1;
@@ -288,6 +293,8 @@ export class BinaryTranslator implements CpuEngine {
    * page leaves them valid (execBlocks).
    */
   private readonly codeLinStamp = new Int32Array(1 << 20).fill(-1);
+  /** Where cold blocks are packed (cold-runner.ts). */
+  private readonly arena = new PackedArena();
   /** Per fetch-cache entry, 1 for a global translation (kept by MOV CR3). */
   private readonly fetchGlobal = new Uint8Array(FETCH_ENTRIES);
   /** Whether the last lookup's code page had a global translation. */
@@ -657,7 +664,7 @@ export class BinaryTranslator implements CpuEngine {
         } else {
           this.coldEntries++;
           this.curRegion = undefined;
-          runCold(cpu, b.insns, n, eip | 0);
+          runPacked(cpu, b.code, b.codeOff, b.insns, n, eip | 0);
         }
       } else {
         // A budget tail: the first `left` instructions only.
@@ -668,7 +675,7 @@ export class BinaryTranslator implements CpuEngine {
           fn(cpu, left);
         } else {
           this.curRegion = undefined;
-          runCold(cpu, b.insns, left, eip | 0);
+          runPacked(cpu, b.code, b.codeOff, b.insns, left, eip | 0);
         }
       }
       this.curBlock = undefined;
@@ -1074,6 +1081,12 @@ export class BinaryTranslator implements CpuEngine {
     }
     b.bytes = (pos - eip) >>> 0;
     b.d32 = d32;
+    if (b.codeRoom < b.n) {
+      b.codeOff = this.arena.reserve(b.n);
+      b.code = this.arena.code;
+      b.codeRoom = b.n;
+    }
+    packBlock(b.insns, b.n, b.code, b.codeOff);
     if (physPage + 0x1000 > mem.size) cacheable = false;
     if (b.page2 >= 0 && (b.page2 + 1) * 0x1000 > mem.size) cacheable = false;
     const pageIdx = physPage >>> 12;

@@ -1,0 +1,306 @@
+/**
+ * The translator's cold loop over packed blocks. A Linux boot enters tens of millions of
+ * blocks that never get hot enough to translate (lukewarm kernel code), and each entry used
+ * to touch every decoded record of the block (interp/insn.ts: ~200 bytes and several cache
+ * lines per instruction, ~150 K blocks in all), so the cold loop was bound by cache misses.
+ * Here a block's fast-path instructions (interp/fast.ts kinds) are packed into 16 bytes each
+ * of one Int32Array, and only instructions run through their handler read their record.
+ *
+ * The semantics are interp/block-runner.ts runBlock's, case for case (the interpreter runs
+ * that one, and the differential tests compare the two engines instruction for instruction),
+ * and so is the contract with the caller's fault accounting: cpu.insnEip is the faulting
+ * instruction, nothing of the block retired, inline kinds change nothing before their last
+ * possible fault, a handler call records ESP in cpu.insnEsp first.
+ */
+
+import { type Cpu, CS } from "../cpu.js";
+import { raise, Vector } from "../fault.js";
+import { condition, lazyIncDec, lazyLogic, lazyResultWith, lazySub } from "../interp/flags.js";
+import type { Insn } from "../interp/insn.js";
+import { adjustSp, pop32, push32, rd8, rd32, stackRead32, wr32 } from "../interp/mem.js";
+import { R8 } from "../interp/operand.js";
+import { alu8, alu32 } from "../interp/ops-alu.js";
+
+/** Int32 words per packed instruction: fields, displacement, immediate, address form. */
+export const PACKED_WORDS = 4;
+
+// Word 0: kind (5 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2).
+const LEN = 5;
+const REG = 9;
+const RM = 12;
+const MOD = 15;
+const SUB = 17;
+const SEG = 21;
+const O32 = 24;
+const A32 = 25;
+const SUB2 = 26;
+// Word 3: base + 1 (4 bits), index + 1 (4), scale (2).
+
+/** Words per arena: blocks are packed one after another into a few large arrays (PackedArena). */
+const ARENA_WORDS = 1 << 20;
+
+/**
+ * Where blocks are packed: one large Int32Array at a time, filled in order (a new one once
+ * full; a block keeps the array it was packed into), so the cold loop reads one array
+ * object that stays in cache and a block's instructions are adjacent.
+ */
+export class PackedArena {
+  code = new Int32Array(ARENA_WORDS);
+  private used = 0;
+
+  /** Reserve room for `n` instructions; returns the offset in `this.code` (read it after). */
+  reserve(n: number): number {
+    const words = n * PACKED_WORDS;
+    if (this.used + words > this.code.length) {
+      this.code = new Int32Array(ARENA_WORDS);
+      this.used = 0;
+    }
+    const off = this.used;
+    this.used += words;
+    return off;
+  }
+}
+
+/**
+ * Pack the first `n` records into `code` at `off`. A record whose fields do not fit keeps
+ * kind 0, so it runs through its handler, which is the reference.
+ */
+export function packBlock(insns: readonly Insn[], n: number, code: Int32Array, off: number): void {
+  for (let k = 0; k < n; k++) {
+    const i = insns[k]!;
+    let kind = i.kind;
+    if (kind > 31 || i.sub > 15 || (kind === 23 && i.sub2 > 3) || i.seg > 7 || i.len > 15) kind = 0;
+    const o = off + k * PACKED_WORDS;
+    code[o] =
+      kind |
+      (i.len << LEN) |
+      (i.reg << REG) |
+      (i.rm << RM) |
+      (i.mod << MOD) |
+      ((kind === 0 ? 0 : i.sub) << SUB) |
+      ((kind === 0 ? 0 : i.seg) << SEG) |
+      ((i.o32 & 1) << O32) |
+      ((i.a32 & 1) << A32) |
+      ((kind === 23 ? i.sub2 : 0) << SUB2);
+    code[o + 1] = i.disp | 0;
+    code[o + 2] = i.imm | 0;
+    code[o + 3] = (i.base + 1) | ((i.index + 1) << 4) | (i.scale << 8);
+  }
+}
+
+/** Effective address of packed instruction at `o` (insn.ts ea). */
+function eaPacked(cpu: Cpu, code: Int32Array, o: number, w: number): number {
+  let a = code[o + 1]!;
+  const f = code[o + 3]!;
+  const base = (f & 15) - 1;
+  const index = ((f >> 4) & 15) - 1;
+  if (base >= 0) a += cpu.regs[base]!;
+  if (index >= 0) a += cpu.regs[index]! << ((f >> 8) & 3);
+  return ((w >> A32) & 1) !== 0 ? a | 0 : a & 0xffff;
+}
+
+/**
+ * Run the first `n` instructions of the block packed at `code[off]`, at CS offset `startEip`
+ * (pass it signed, `eip | 0`, as runBlock's callers do), stopping after an instruction that
+ * sets cpu.iBreak.
+ */
+export function runPacked(
+  cpu: Cpu,
+  code: Int32Array,
+  off: number,
+  insns: readonly Insn[],
+  n: number,
+  startEip: number,
+): void {
+  const regs = cpu.regs;
+  let eip = startEip >>> 0;
+  let k = 0;
+  while (k < n) {
+    const o = off + k * PACKED_WORDS;
+    const w = code[o]!;
+    k++;
+    cpu.insnEip = eip;
+    eip = (eip + ((w >> LEN) & 15)) >>> 0;
+    switch (w & 31) {
+      case 1: // K_MOV_R_RM_REG
+        regs[(w >> REG) & 7] = regs[(w >> RM) & 7]!;
+        break;
+      case 2: // K_MOV_RM_R_REG
+        regs[(w >> RM) & 7] = regs[(w >> REG) & 7]!;
+        break;
+      case 3: // K_LOAD32
+        regs[(w >> REG) & 7] = rd32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        break;
+      case 4: // K_STORE32
+        wr32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w), regs[(w >> REG) & 7]!);
+        break;
+      case 5: // K_MOV_R_IMM32
+        regs[(w >> REG) & 7] = code[o + 2]!;
+        break;
+      case 6: {
+        // K_ALU_RM_R_REG
+        const rm = (w >> RM) & 7;
+        regs[rm] = alu32(cpu, (w >> SUB) & 15, regs[rm]!, regs[(w >> REG) & 7]!);
+        break;
+      }
+      case 7: {
+        // K_ALU_R_RM_REG (sub 7 is CMP: flags only)
+        const reg = (w >> REG) & 7;
+        const sub = (w >> SUB) & 15;
+        const r = alu32(cpu, sub, regs[reg]!, regs[(w >> RM) & 7]!);
+        if (sub !== 7) regs[reg] = r;
+        break;
+      }
+      case 8: {
+        // K_ALU_R_RM_MEM
+        const reg = (w >> REG) & 7;
+        const sub = (w >> SUB) & 15;
+        const r = alu32(cpu, sub, regs[reg]!, rd32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w)));
+        if (sub !== 7) regs[reg] = r;
+        break;
+      }
+      case 9: {
+        // K_ALU_RM_IMM_REG
+        const rm = (w >> RM) & 7;
+        const sub = (w >> SUB) & 15;
+        const r = alu32(cpu, sub, regs[rm]!, code[o + 2]!);
+        if (sub !== 7) regs[rm] = r;
+        break;
+      }
+      case 10: {
+        // K_ALU_ACC_IMM32
+        const sub = (w >> SUB) & 15;
+        const r = alu32(cpu, sub, regs[0]!, code[o + 2]!);
+        if (sub !== 7) regs[0] = r;
+        break;
+      }
+      case 11: {
+        // K_CMP_RM_R
+        const a =
+          ((w >> MOD) & 3) === 3
+            ? regs[(w >> RM) & 7]!
+            : rd32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        const b = regs[(w >> REG) & 7]!;
+        lazySub(cpu, a, b, (a - b) | 0, 32);
+        break;
+      }
+      case 12: // K_TEST_RR32
+        lazyLogic(cpu, regs[(w >> RM) & 7]! & regs[(w >> REG) & 7]!, 32);
+        break;
+      case 13: {
+        // K_INC32
+        const reg = (w >> REG) & 7;
+        const a = regs[reg]!;
+        const r = (a + 1) | 0;
+        regs[reg] = r;
+        lazyIncDec(cpu, a, r, 32, false);
+        break;
+      }
+      case 14: {
+        // K_DEC32
+        const reg = (w >> REG) & 7;
+        const a = regs[reg]!;
+        const r = (a - 1) | 0;
+        regs[reg] = r;
+        lazyIncDec(cpu, a, r, 32, true);
+        break;
+      }
+      case 16: // K_PUSH32
+        push32(cpu, regs[(w >> REG) & 7]!);
+        break;
+      case 17: {
+        // K_POP32
+        const v = pop32(cpu);
+        regs[(w >> REG) & 7] = v;
+        break;
+      }
+      case 18: // K_LEA32
+        regs[(w >> REG) & 7] = eaPacked(cpu, code, o, w);
+        break;
+      case 19: // K_MOVZX_B32
+        regs[(w >> REG) & 7] =
+          ((w >> MOD) & 3) === 3
+            ? cpu.reg8[R8[(w >> RM) & 7]!]!
+            : rd8(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        break;
+      case 15: {
+        // K_JCC: the limit check is the instruction's only fault (EIP restored by the caller).
+        if (condition(cpu, (w >> SUB) & 15)) {
+          const imm = code[o + 2]!;
+          const t = ((w >> O32) & 1) !== 0 ? (eip + imm) >>> 0 : (eip + imm) & 0xffff;
+          if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+          eip = t;
+        }
+        break;
+      }
+      case 20: {
+        // K_CALL_REL32: limit check, then the push (which changes ESP only once it succeeded).
+        const t = (eip + code[o + 2]!) >>> 0;
+        if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+        push32(cpu, eip);
+        eip = t;
+        break;
+      }
+      case 21: {
+        // K_RET32: read, check, then release the stack.
+        const t = stackRead32(cpu, 0) >>> 0;
+        if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+        adjustSp(cpu, 4 + code[o + 2]!);
+        eip = t;
+        break;
+      }
+      case 22: {
+        // K_JMP_REL
+        const imm = code[o + 2]!;
+        const t = ((w >> O32) & 1) !== 0 ? (eip + imm) >>> 0 : (eip + imm) & 0xffff;
+        if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
+        eip = t;
+        break;
+      }
+      case 23: {
+        // K_SHIFT_R32_IMM: SHL/SHR/SAR by 1..31 (ops-alu.ts shift()).
+        const rm = (w >> RM) & 7;
+        const sub = (w >> SUB) & 15;
+        const v = regs[rm]!;
+        const c = ((w >> SUB2) & 3) === 0 ? code[o + 2]! & 31 : 1;
+        let r: number;
+        if (sub === 5) {
+          r = v >>> c;
+          lazyResultWith(cpu, r | 0, 32, (v >>> (c - 1)) & 1, v >>> 31);
+        } else if (sub === 4) {
+          r = v << c;
+          const cf = (v >>> (32 - c)) & 1;
+          lazyResultWith(cpu, r, 32, cf, ((r >>> 31) ^ cf) & 1);
+        } else {
+          r = v >> c;
+          lazyResultWith(cpu, r, 32, (v >> (c - 1)) & 1, 0);
+        }
+        regs[rm] = r;
+        break;
+      }
+      case 24: {
+        // K_ALU8_RR
+        const r8 = cpu.reg8;
+        const d = R8[(w >> RM) & 7]!;
+        r8[d] = alu8(cpu, (w >> SUB) & 15, r8[d]!, r8[R8[(w >> REG) & 7]!]!);
+        break;
+      }
+      case 25: // K_TEST8_RR
+        lazyLogic(cpu, cpu.reg8[R8[(w >> RM) & 7]!]! & cpu.reg8[R8[(w >> REG) & 7]!]!, 8);
+        break;
+      default: {
+        // K_CALL: handlers read cpu.eip (the next instruction's offset) and may change ESP
+        // before a fault, so both are stored first.
+        const i = insns[k - 1]!;
+        cpu.insnEsp = regs[4]!;
+        cpu.eip = eip;
+        i.fn(cpu, i);
+        eip = cpu.eip;
+      }
+    }
+    // Also set by a write into a page holding decoded code (mem.ts, access.ts).
+    if (cpu.iBreak) break;
+  }
+  cpu.eip = eip;
+  cpu.instructionsRetired += k;
+}
