@@ -3,8 +3,9 @@
  * blocks that never get hot enough to translate (lukewarm kernel code), and each entry used
  * to touch every decoded record of the block (interp/insn.ts: ~200 bytes and several cache
  * lines per instruction, ~150 K blocks in all), so the cold loop was bound by cache misses.
- * Here a block's fast-path instructions (interp/fast.ts kinds) are packed into 16 bytes each
- * of one Int32Array, and only instructions run through their handler read their record.
+ * Here a block's fast-path instructions (interp/fast.ts kinds, and a few more forms frequent
+ * in cold kernel code: PACKED_ONLY) are packed into 16 bytes each of one Int32Array, and
+ * only instructions run through their handler read their record.
  *
  * The semantics are interp/block-runner.ts runBlock's, case for case (the interpreter runs
  * that one, and the differential tests compare the two engines instruction for instruction),
@@ -17,9 +18,45 @@ import { type Cpu, CS } from "../cpu.js";
 import { raise, Vector } from "../fault.js";
 import { condition, lazyIncDec, lazyLogic, lazyResultWith, lazySub } from "../interp/flags.js";
 import type { Insn } from "../interp/insn.js";
-import { adjustSp, pop32, push32, rd8, rd32, stackRead32, wr32 } from "../interp/mem.js";
+import {
+  adjustSp,
+  pop32,
+  push32,
+  rd8,
+  rd16,
+  rd32,
+  rmwRead32,
+  rmwWrite32,
+  stackRead32,
+  wr32,
+} from "../interp/mem.js";
 import { R8 } from "../interp/operand.js";
-import { alu8, alu32 } from "../interp/ops-alu.js";
+import * as A from "../interp/ops-alu.js";
+import { alu8, alu32, shift } from "../interp/ops-alu.js";
+import * as D from "../interp/ops-data.js";
+
+/**
+ * Kinds only this loop runs inline (their records keep kind 0, so the fault accounting takes
+ * them for handler calls and restores ESP from cpu.insnEsp, which each one that can fault
+ * records first, as a handler call does). Each mirrors its handler exactly.
+ */
+const P_SHIFT_R32 = 26; // ops-alu.ts shiftRm32, register operand (any shift or rotate)
+const P_MOV_RM_IMM32 = 27; // ops-data.ts movRmImm32
+const P_MOVZX_W32 = 28; // ops-data.ts movzxW32
+const P_MOV_EAX_MOFFS = 29; // ops-data.ts movAxMoffs32
+const P_CMOV32 = 30; // ops-alu.ts cmov32
+const P_ALU_RM_IMM32 = 31; // ops-alu.ts aluRmImm32
+
+function packedOnlyKind(i: Insn): number {
+  const fn = i.fn;
+  if (fn === A.shiftRm32) return i.mod === 3 ? P_SHIFT_R32 : 0;
+  if (fn === D.movRmImm32) return P_MOV_RM_IMM32;
+  if (fn === D.movzxW32) return P_MOVZX_W32;
+  if (fn === D.movAxMoffs32) return P_MOV_EAX_MOFFS;
+  if (fn === A.cmov32) return P_CMOV32;
+  if (fn === A.aluRmImm32) return P_ALU_RM_IMM32;
+  return 0;
+}
 
 /** Int32 words per packed instruction: fields, displacement, immediate, address form. */
 export const PACKED_WORDS = 4;
@@ -68,8 +105,9 @@ export class PackedArena {
 export function packBlock(insns: readonly Insn[], n: number, code: Int32Array, off: number): void {
   for (let k = 0; k < n; k++) {
     const i = insns[k]!;
-    let kind = i.kind;
-    if (kind > 31 || i.sub > 15 || (kind === 23 && i.sub2 > 3) || i.seg > 7 || i.len > 15) kind = 0;
+    let kind = i.kind === 0 ? packedOnlyKind(i) : i.kind;
+    const sub2 = kind === 23 || kind === P_SHIFT_R32;
+    if (kind > 31 || i.sub > 15 || (sub2 && i.sub2 > 3) || i.seg > 7 || i.len > 15) kind = 0;
     const o = off + k * PACKED_WORDS;
     code[o] =
       kind |
@@ -81,7 +119,7 @@ export function packBlock(insns: readonly Insn[], n: number, code: Int32Array, o
       ((kind === 0 ? 0 : i.seg) << SEG) |
       ((i.o32 & 1) << O32) |
       ((i.a32 & 1) << A32) |
-      ((kind === 23 ? i.sub2 : 0) << SUB2);
+      ((sub2 ? i.sub2 : 0) << SUB2);
     code[o + 1] = i.disp | 0;
     code[o + 2] = i.imm | 0;
     code[o + 3] = (i.base + 1) | ((i.index + 1) << 4) | (i.scale << 8);
@@ -288,6 +326,59 @@ export function runPacked(
       case 25: // K_TEST8_RR
         lazyLogic(cpu, cpu.reg8[R8[(w >> RM) & 7]!]! & cpu.reg8[R8[(w >> REG) & 7]!]!, 8);
         break;
+      case P_SHIFT_R32: {
+        const sub2 = (w >> SUB2) & 3;
+        const c = (sub2 === 0 ? code[o + 2]! : sub2 === 1 ? 1 : regs[1]! & 255) & 31;
+        if (c !== 0) {
+          const rm = (w >> RM) & 7;
+          regs[rm] = shift(cpu, (w >> SUB) & 15, regs[rm]!, c, 32) | 0;
+        }
+        break;
+      }
+      case P_MOV_RM_IMM32:
+        if (((w >> MOD) & 3) === 3) regs[(w >> RM) & 7] = code[o + 2]!;
+        else {
+          cpu.insnEsp = regs[4]!;
+          wr32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w), code[o + 2]!);
+        }
+        break;
+      case P_MOVZX_W32:
+        if (((w >> MOD) & 3) === 3) regs[(w >> REG) & 7] = cpu.reg16[((w >> RM) & 7) << 1]!;
+        else {
+          cpu.insnEsp = regs[4]!;
+          regs[(w >> REG) & 7] = rd16(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        }
+        break;
+      case P_MOV_EAX_MOFFS:
+        // The offset is the displacement, not masked to the address size (ops-data.ts).
+        cpu.insnEsp = regs[4]!;
+        regs[0] = rd32(cpu, (w >> SEG) & 7, code[o + 1]!);
+        break;
+      case P_CMOV32: {
+        let v: number;
+        if (((w >> MOD) & 3) === 3) v = regs[(w >> RM) & 7]!;
+        else {
+          cpu.insnEsp = regs[4]!;
+          v = rd32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        }
+        if (condition(cpu, (w >> SUB) & 15)) regs[(w >> REG) & 7] = v;
+        break;
+      }
+      case P_ALU_RM_IMM32: {
+        const sub = (w >> SUB) & 15;
+        const imm = code[o + 2]!;
+        if (((w >> MOD) & 3) === 3) {
+          const rm = (w >> RM) & 7;
+          const r = alu32(cpu, sub, regs[rm]!, imm);
+          if (sub !== 7) regs[rm] = r;
+        } else {
+          cpu.insnEsp = regs[4]!;
+          const seg = (w >> SEG) & 7;
+          if (sub === 7) alu32(cpu, 7, rd32(cpu, seg, eaPacked(cpu, code, o, w)), imm);
+          else rmwWrite32(cpu, alu32(cpu, sub, rmwRead32(cpu, seg, eaPacked(cpu, code, o, w)), imm));
+        }
+        break;
+      }
       default: {
         // K_CALL: handlers read cpu.eip (the next instruction's offset) and may change ESP
         // before a fault, so both are stored first.
