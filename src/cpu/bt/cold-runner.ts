@@ -28,6 +28,8 @@ import {
   rmwRead32,
   rmwWrite32,
   stackRead32,
+  wr8,
+  wr16,
   wr32,
 } from "../interp/mem.js";
 import { R8 } from "../interp/operand.js";
@@ -46,6 +48,13 @@ const P_MOVZX_W32 = 28; // ops-data.ts movzxW32
 const P_MOV_EAX_MOFFS = 29; // ops-data.ts movAxMoffs32
 const P_CMOV32 = 30; // ops-alu.ts cmov32
 const P_ALU_RM_IMM32 = 31; // ops-alu.ts aluRmImm32
+const P_TEST_RM_IMM8 = 32; // ops-alu.ts testRmImm8
+const P_ALU_AL_IMM8 = 33; // ops-alu.ts aluAccImm8
+const P_TEST_AL_IMM8 = 34; // ops-alu.ts testAccImm8
+const P_MOV_RM_R8 = 35; // ops-data.ts movRmR8
+const P_MOV_RM_R16 = 36; // ops-data.ts movRmR16
+const P_MOV_RM_IMM8 = 37; // ops-data.ts movRmImm8
+const P_PUSH_IMM32 = 38; // ops-data.ts pushImm32
 
 function packedOnlyKind(i: Insn): number {
   const fn = i.fn;
@@ -55,22 +64,30 @@ function packedOnlyKind(i: Insn): number {
   if (fn === D.movAxMoffs32) return P_MOV_EAX_MOFFS;
   if (fn === A.cmov32) return P_CMOV32;
   if (fn === A.aluRmImm32) return P_ALU_RM_IMM32;
+  if (fn === A.testRmImm8) return P_TEST_RM_IMM8;
+  if (fn === A.aluAccImm8) return P_ALU_AL_IMM8;
+  if (fn === A.testAccImm8) return P_TEST_AL_IMM8;
+  if (fn === D.movRmR8) return P_MOV_RM_R8;
+  if (fn === D.movRmR16) return P_MOV_RM_R16;
+  if (fn === D.movRmImm8) return P_MOV_RM_IMM8;
+  if (fn === D.pushImm32) return P_PUSH_IMM32;
   return 0;
 }
 
 /** Int32 words per packed instruction: fields, displacement, immediate, address form. */
 export const PACKED_WORDS = 4;
 
-// Word 0: kind (5 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2).
-const LEN = 5;
-const REG = 9;
-const RM = 12;
-const MOD = 15;
-const SUB = 17;
-const SEG = 21;
-const O32 = 24;
-const A32 = 25;
-const SUB2 = 26;
+// Word 0: kind (6 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2).
+const KIND_MASK = 63;
+const LEN = 6;
+const REG = 10;
+const RM = 13;
+const MOD = 16;
+const SUB = 18;
+const SEG = 22;
+const O32 = 25;
+const A32 = 26;
+const SUB2 = 27;
 // Word 3: base + 1 (4 bits), index + 1 (4), scale (2).
 
 /** Words per arena: blocks are packed one after another into a few large arrays (PackedArena). */
@@ -107,7 +124,7 @@ export function packBlock(insns: readonly Insn[], n: number, code: Int32Array, o
     const i = insns[k]!;
     let kind = i.kind === 0 ? packedOnlyKind(i) : i.kind;
     const sub2 = kind === 23 || kind === P_SHIFT_R32;
-    if (kind > 31 || i.sub > 15 || (sub2 && i.sub2 > 3) || i.seg > 7 || i.len > 15) kind = 0;
+    if (kind > KIND_MASK || i.sub > 15 || (sub2 && i.sub2 > 3) || i.seg > 7 || i.len > 15) kind = 0;
     const o = off + k * PACKED_WORDS;
     code[o] =
       kind |
@@ -159,7 +176,7 @@ export function runPacked(
     k++;
     cpu.insnEip = eip;
     eip = (eip + ((w >> LEN) & 15)) >>> 0;
-    switch (w & 31) {
+    switch (w & KIND_MASK) {
       case 1: // K_MOV_R_RM_REG
         regs[(w >> REG) & 7] = regs[(w >> RM) & 7]!;
         break;
@@ -379,6 +396,54 @@ export function runPacked(
         }
         break;
       }
+      case P_TEST_RM_IMM8: {
+        let v: number;
+        if (((w >> MOD) & 3) === 3) v = cpu.reg8[R8[(w >> RM) & 7]!]!;
+        else {
+          cpu.insnEsp = regs[4]!;
+          v = rd8(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        }
+        lazyLogic(cpu, v & code[o + 2]!, 8);
+        break;
+      }
+      case P_ALU_AL_IMM8: {
+        const sub = (w >> SUB) & 15;
+        const r = alu8(cpu, sub, cpu.reg8[0]!, code[o + 2]!);
+        if (sub !== 7) cpu.reg8[0] = r;
+        break;
+      }
+      case P_TEST_AL_IMM8:
+        lazyLogic(cpu, cpu.reg8[0]! & code[o + 2]!, 8);
+        break;
+      case P_MOV_RM_R8: {
+        const v = cpu.reg8[R8[(w >> REG) & 7]!]!;
+        if (((w >> MOD) & 3) === 3) cpu.reg8[R8[(w >> RM) & 7]!] = v;
+        else {
+          cpu.insnEsp = regs[4]!;
+          wr8(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w), v);
+        }
+        break;
+      }
+      case P_MOV_RM_R16: {
+        const v = cpu.reg16[((w >> REG) & 7) << 1]!;
+        if (((w >> MOD) & 3) === 3) cpu.reg16[((w >> RM) & 7) << 1] = v;
+        else {
+          cpu.insnEsp = regs[4]!;
+          wr16(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w), v);
+        }
+        break;
+      }
+      case P_MOV_RM_IMM8:
+        if (((w >> MOD) & 3) === 3) cpu.reg8[R8[(w >> RM) & 7]!] = code[o + 2]!;
+        else {
+          cpu.insnEsp = regs[4]!;
+          wr8(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w), code[o + 2]!);
+        }
+        break;
+      case P_PUSH_IMM32:
+        cpu.insnEsp = regs[4]!;
+        push32(cpu, code[o + 2]!);
+        break;
       default: {
         // K_CALL: handlers read cpu.eip (the next instruction's offset) and may change ESP
         // before a fault, so both are stored first.
