@@ -65,7 +65,6 @@ import {
   S_RET,
   S_SS32,
   STATE_SLOTS,
-  type WasmLayout,
   type WasmRegionCode,
 } from "./wasm-codegen.js";
 import { encodeDispatcher } from "./wasm-encoder.js";
