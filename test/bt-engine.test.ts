@@ -6,6 +6,7 @@
 // real to protected mode inside one run, MMIO accesses that trigger adaptive retranslation.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { GuestMemory } from "../src/memory/guest-memory.js";
 import { ExitReason } from "../src/vmm/exit-reason.js";
 import { asm, flat32, type Setup, Twin, withPaging } from "./bt-helpers.js";
 
@@ -423,6 +424,21 @@ data: .long 0
   assert.ok(t.bt.translationStats().instructionsInTranslations > 2000);
 });
 
+/** The two callees the remapping tests switch between: `mov eax, 1; ret` and `mov eax, 2; ret`. */
+function writeCallees(mem: GuestMemory): void {
+  mem.writeBytes(0x40000, Uint8Array.from(asm("mov eax, 1\nret", 0x40000)));
+  mem.writeBytes(0x41000, Uint8Array.from(asm("mov eax, 2\nret", 0x40000)));
+}
+
+/** Under every OPTIONS, EBX sums 201 calls of the first callee and 99 of the second. */
+function assertCalleeSwitch(setup: Setup, what: string): void {
+  for (const opts of OPTIONS) {
+    const t = new Twin(setup, opts);
+    t.runToStop(97);
+    assert.equal(t.b.cpu.regs[3], 201 + 2 * 99, `${JSON.stringify(opts)}: ${what}`);
+  }
+}
+
 test("INVLPG of a code page reaches the new code; INVLPG of other pages (4 KiB and 4 MiB) keeps it right", () => {
   // Linear 0x40000 maps physical 0x40000 (`mov eax, 1; ret`); after 201 calls the loop
   // remaps it to physical 0x41000 (`mov eax, 2; ret`) and INVLPGs it: the same call, chained
@@ -451,21 +467,12 @@ test("INVLPG of a code page reaches the new code; INVLPG of other pages (4 KiB a
     mem.write32(0x20000, 0x21000 | 3);
     mem.write32(0x20004, 0x400000 | 0x83); // linear 4 MiB: a 4 MiB page
     for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
-    mem.writeBytes(0x40000, Uint8Array.from(asm("mov eax, 1\nret", 0x40000)));
-    mem.writeBytes(0x41000, Uint8Array.from(asm("mov eax, 2\nret", 0x40000)));
+    writeCallees(mem);
     cpu.cr3 = 0x20000;
     cpu.cr4 |= 0x10; // PSE
     cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
   };
-  for (const opts of OPTIONS) {
-    const t = new Twin(setup, opts);
-    t.runToStop(97);
-    assert.equal(
-      t.b.cpu.regs[3],
-      201 + 2 * 99,
-      `${JSON.stringify(opts)}: 201 calls of the old code, 99 of the new`,
-    );
-  }
+  assertCalleeSwitch(setup, "201 calls of the old code, 99 of the new");
 });
 
 test("MOV CR3 keeps chained code on global pages and drops it on non-global ones", () => {
@@ -497,19 +504,10 @@ test("MOV CR3 keeps chained code on global pages and drops it on non-global ones
       for (let p = 0; p < 512; p++) mem.write32(pt + 4 * p, (p << 12) | 0x103);
       mem.write32(pt + 4 * 0x40, callee | 3);
     }
-    mem.writeBytes(0x40000, Uint8Array.from(asm("mov eax, 1\nret", 0x40000)));
-    mem.writeBytes(0x41000, Uint8Array.from(asm("mov eax, 2\nret", 0x40000)));
+    writeCallees(mem);
     cpu.cr3 = 0x20000;
     cpu.cr4 |= 0x80; // PGE
     cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
   };
-  for (const opts of OPTIONS) {
-    const t = new Twin(setup, opts);
-    t.runToStop(97);
-    assert.equal(
-      t.b.cpu.regs[3],
-      201 + 2 * 99,
-      `${JSON.stringify(opts)}: 201 calls before the switch, 99 after`,
-    );
-  }
+  assertCalleeSwitch(setup, "201 calls before the switch, 99 after");
 });

@@ -580,7 +580,8 @@ export class BinaryTranslator implements CpuEngine {
       if (left <= 0) return;
       if (cpu.tlbEpoch !== tlb.epoch) {
         if (tlbDropsOnly(cpu, tlb)) {
-          // Only INVLPGs: chained links survive unless one may lead to a dropped page.
+          // Only INVLPGs and MOV CR3s: chained links survive unless one may lead to a dropped
+          // page (dropFetchPages) or, after a MOV CR3, to a non-global one (ngStamp).
           if (this.dropFetchPages()) stamp = ++this.chainStamp;
           dropTlbPages(cpu, tlb);
         } else {

@@ -85,8 +85,9 @@ export function flushTlb(cpu: Cpu, t: SoftTlb): void {
 
 /**
  * True when every translation change since `t` was last in line with cpu.tlbEpoch was an
- * INVLPG recorded in cpu.tlbDropPages, so that dropping those pages (dropTlbPages) is all a
- * flush must do (INVLPG invalidates one page, SDM Vol. 3A 4.10.4.1).
+ * INVLPG or a MOV CR3 recorded in cpu.tlbDropPages, so that dropping what they dropped
+ * (dropTlbPages) is all a flush must do (INVLPG invalidates one page, MOV CR3 the non-global
+ * translations: SDM Vol. 3A 4.10.4.1).
  */
 export function tlbDropsOnly(cpu: Cpu, t: SoftTlb): boolean {
   const n = cpu.tlbDropCount;
@@ -141,6 +142,11 @@ function dropNonGlobal(cpu: Cpu, t: SoftTlb): void {
   t.count = kept;
 }
 
+/** The soft-TLB entry for `phys`, just translated by cpu.mmu at the current privilege. */
+function tlbEntry(cpu: Cpu, phys: number): number {
+  return (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
+}
+
 let currentTlb: SoftTlb = new SoftTlb();
 
 /** Select the TLB bookkeeping of the CPU being run (one interpreter runs at a time per thread). */
@@ -165,7 +171,7 @@ export function tlbTranslateRead(cpu: Cpu, lin: number): number {
     return phys >>> 0;
   }
   if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
-  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
+  cpu.tlbRead[page] = tlbEntry(cpu, phys);
   return phys >>> 0;
 }
 
@@ -177,7 +183,7 @@ export function tlbTranslateRead(cpu: Cpu, lin: number): number {
 export function tlbNoteFetch(cpu: Cpu, lin: number, phys: number): void {
   const page = lin >>> 12;
   if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
-  cpu.tlbRead[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
+  cpu.tlbRead[page] = tlbEntry(cpu, phys);
 }
 
 export function tlbTranslateWrite(cpu: Cpu, lin: number): number {
@@ -190,7 +196,7 @@ export function tlbTranslateWrite(cpu: Cpu, lin: number): number {
     return phys >>> 0;
   }
   if (cpu.tlbRead[page] === 0 && cpu.tlbWrite[page] === 0) remember(page);
-  cpu.tlbWrite[page] = (phys & ~0xfff) | (cpu.cpl === 3 ? 3 : 1) | (cpu.mmu.lastGlobal ? GLOBAL : 0);
+  cpu.tlbWrite[page] = tlbEntry(cpu, phys);
   return phys >>> 0;
 }
 
