@@ -177,6 +177,54 @@ test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR b
   runToHltInSlices(src, [1, 2, 5, 13, 100, 7, 3, 1000], 2000);
 });
 
+test("rotates whose flags are dead are bare rotates; live ones, and budget tails between, keep CF and OF", () => {
+  // flag-liveness.ts: ROL/ROR followed (through register moves) by an ALU op that defines all
+  // flags. The live cases read CF/OF (JC, ADC, SETO, PUSHF) or reach a memory access first;
+  // the budgets stop runs between a rotate and its ADD, where its CF and OF are visible.
+  const src = `
+    mov esi, 0x10000
+    mov dword ptr [esi+64], 60
+    mov ecx, 5
+    mov eax, 0x6a09e667
+    mov ebx, 0xbb67ae85
+    mov edx, 0x3c6ef372
+  1:add eax, ebx
+    xor edx, eax
+    ror edx, 16
+    add ecx, edx
+    rol ebx, 7
+    mov edi, ebx
+    lea ebp, [edi+ecx*2]
+    xor ebx, ecx
+    ror eax, cl
+    mov edi, eax
+    test edi, edi
+    rol edx, 1
+    sub edx, 3
+    ror ebx, 1
+    jc 2f
+    inc eax
+  2:rol eax, 13
+    adc edx, ebx
+    ror edx, 9
+    seto byte ptr [esi]
+    rol ebx, 3
+    mov [esi+4], ebx
+    add ebx, eax
+    ror eax, 12
+    pushfd
+    pop edi
+    and edi, 0x8d5
+    add edx, edi
+    rol edx, 31
+    cmp edx, eax
+    dec dword ptr [esi+64]
+    jnz 1b
+    hlt
+  `;
+  runToHltInSlices(src, [1, 2, 3, 4, 5, 7, 11, 1000, 1, 6, 13], 3000);
+});
+
 test("self-modifying code in the same block, the same page and from another page", () => {
   // The first store rewrites the immediate of an instruction two instructions further in the
   // same block; then a loop calls a function on another page 20 times (hot, translated) and

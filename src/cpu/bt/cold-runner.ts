@@ -36,6 +36,7 @@ import { R8 } from "../interp/operand.js";
 import * as A from "../interp/ops-alu.js";
 import { alu8, alu32, shift } from "../interp/ops-alu.js";
 import * as D from "../interp/ops-data.js";
+import { deadFlagsDistance } from "./flag-liveness.js";
 
 /**
  * Kinds only this loop runs inline (their records keep kind 0, so the fault accounting takes
@@ -77,7 +78,8 @@ function packedOnlyKind(i: Insn): number {
 /** Int32 words per packed instruction: fields, displacement, immediate, address form. */
 export const PACKED_WORDS = 4;
 
-// Word 0: kind (6 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2).
+// Word 0: kind (6 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2),
+// dead (3: P_SHIFT_R32's flags are dead if the block runs this many instructions further).
 const KIND_MASK = 63;
 const LEN = 6;
 const REG = 10;
@@ -88,6 +90,7 @@ const SEG = 22;
 const O32 = 25;
 const A32 = 26;
 const SUB2 = 27;
+const DEAD = 29;
 // Word 3: base + 1 (4 bits), index + 1 (4), scale (2).
 
 /** Words per arena: blocks are packed one after another into a few large arrays (PackedArena). */
@@ -126,6 +129,8 @@ export function packBlock(insns: readonly Insn[], n: number, code: Int32Array, o
     const sub2 = kind === 23 || kind === P_SHIFT_R32;
     if (kind > KIND_MASK || i.sub > 15 || (sub2 && i.sub2 > 3) || i.seg > 7 || i.len > 15) kind = 0;
     const o = off + k * PACKED_WORDS;
+    // A shift or rotate (not RCL/RCR, which read CF) whose flags are dead (flag-liveness.ts).
+    const dead = kind === P_SHIFT_R32 && i.sub !== 2 && i.sub !== 3 ? deadFlagsDistance(insns, k, n) : 0;
     code[o] =
       kind |
       (i.len << LEN) |
@@ -136,10 +141,27 @@ export function packBlock(insns: readonly Insn[], n: number, code: Int32Array, o
       ((kind === 0 ? 0 : i.seg) << SEG) |
       ((i.o32 & 1) << O32) |
       ((i.a32 & 1) << A32) |
-      ((sub2 ? i.sub2 : 0) << SUB2);
+      ((sub2 ? i.sub2 : 0) << SUB2) |
+      (dead << DEAD);
     code[o + 1] = i.disp | 0;
     code[o + 2] = i.imm | 0;
     code[o + 3] = (i.base + 1) | ((i.index + 1) << 4) | (i.scale << 8);
+  }
+}
+
+/** A 32-bit shift or rotate by 1..31 without its flags (ops-alu.ts shift: not RCL/RCR). */
+function bareShift(op: number, v: number, c: number): number {
+  switch (op) {
+    case 0:
+      return (v << c) | (v >>> (32 - c));
+    case 1:
+      return (v >>> c) | (v << (32 - c));
+    case 5:
+      return v >>> c;
+    case 7:
+      return v >> c;
+    default:
+      return v << c; // SHL and its alias SAL (4, 6)
   }
 }
 
@@ -348,7 +370,10 @@ export function runPacked(
         const c = (sub2 === 0 ? code[o + 2]! : sub2 === 1 ? 1 : regs[1]! & 255) & 31;
         if (c !== 0) {
           const rm = (w >> RM) & 7;
-          regs[rm] = shift(cpu, (w >> SUB) & 15, regs[rm]!, c, 32) | 0;
+          const dead = w >>> DEAD;
+          // Instruction k-1 is this one: its flags are dead if instruction k-1+dead runs too.
+          if (dead !== 0 && k + dead <= n) regs[rm] = bareShift((w >> SUB) & 15, regs[rm]!, c);
+          else regs[rm] = shift(cpu, (w >> SUB) & 15, regs[rm]!, c, 32) | 0;
         }
         break;
       }

@@ -40,6 +40,7 @@ import * as C from "../interp/ops-control.js";
 import * as D from "../interp/ops-data.js";
 import * as Str from "../interp/ops-string.js";
 import { calloutKind } from "./callouts.js";
+import { deadFlagsDistance } from "./flag-liveness.js";
 import {
   ByteWriter,
   encodeModule,
@@ -225,6 +226,9 @@ class WasmEmitter {
   /** The flag state of the block (known operands), and whether its record is not yet stored. */
   private flags: FlagState | undefined;
   private pending = false;
+  /** The member block being emitted, for look-ahead (flag-liveness.ts). */
+  private blockInsns: readonly Insn[] = [];
+  private blockN = 0;
   private inline = new Uint8Array(0);
 
   constructor(
@@ -1479,6 +1483,19 @@ class WasmEmitter {
       this.setReg(i.rm, r);
       return false;
     }
+    if (fn === A.shiftRm32 && reg && i.sub <= 1 && deadFlagsDistance(this.blockInsns, k, this.blockN) > 0) {
+      // ROL/ROR whose CF and OF a later instruction of the block overwrites (flag-liveness.ts):
+      // the bare rotate (a count of 0, which changes nothing, is a rotate by 0 here too).
+      this.reg(i.rm);
+      if (i.sub2 === 2) {
+        this.reg8(1);
+        this.i32(31);
+        this.op(Op.i32And);
+      } else this.i32(i.sub2 === 0 ? i.imm & 31 : 1);
+      this.op(i.sub === 0 ? Op.i32Rotl : Op.i32Rotr);
+      this.setRegTop(i.rm);
+      return false;
+    }
     if (fn === A.shiftRm32 && reg && (i.sub === 4 || i.sub === 5) && i.sub2 === 2) {
       this.shiftCl32(i.sub, i.rm);
       return false;
@@ -1850,6 +1867,8 @@ class WasmEmitter {
     }
     const end = eip;
     let ended = false;
+    this.blockInsns = insns;
+    this.blockN = n;
     for (let k = 0; k < n; k++)
       ended = this.insn(insns[k]!, k, eips[k]!, k + 1 < n ? eips[k + 1]! : end, k === n - 1);
     if (!ended) this.endBlock(n - 1, () => this.i32(end | 0), end);
