@@ -523,6 +523,50 @@ test("INVLPG of a code page reaches the new code; INVLPG of other pages (4 KiB a
   assertCalleeSwitch(setup, "201 calls of the old code, 99 of the new");
 });
 
+test("chained links kept across a switch of code segment are dropped by an INVLPG made under the other one", () => {
+  // Links are kept per CS state (translator.ts chainStamp: the kernel's survive a trip to user
+  // mode). Here the loop runs in code segment 0x08, and after 201 calls a far call into code
+  // segment 0x18 (another limit: another CS state) remaps the callee's page and INVLPGs it;
+  // back in 0x08, the chained call must reach the new code. The far jump first loads CS from
+  // the GDT, so that the far return comes back to the very same CS state.
+  const src = `
+  .byte 0xea
+  .long ${AT + 7}
+  .word 0x08
+  xor ebx, ebx
+  mov ecx, 300
+1:call 0x40000
+  add ebx, eax
+  cmp ecx, 100
+  jne 4f
+  .byte 0x9a
+  .long 0x5000
+  .word 0x18
+4:dec ecx
+  jnz 1b
+  hlt
+`;
+  const code = asm(src, AT);
+  const remap = asm("mov dword ptr [0x21100], 0x41003\ninvlpg [0x40000]\nretf", 0x5000);
+  const setup: Setup = (cpu, mem) => {
+    flat32(code, AT)(cpu, mem);
+    mem.writeBytes(0x5000, Uint8Array.from(remap));
+    // GDT at 0x30000: null, flat code, flat data, code limited to 512 KiB (G = 0).
+    const gdt = [0, 0, 0xffff, 0xcf9b00, 0xffff, 0xcf9300, 0xffff, 0x479b00];
+    gdt.forEach((v, k) => {
+      mem.write32(0x30000 + 4 * k, v);
+    });
+    cpu.gdtrBase = 0x30000;
+    cpu.gdtrLimit = 31;
+    mem.write32(0x20000, 0x21000 | 3);
+    for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
+    writeCallees(mem);
+    cpu.cr3 = 0x20000;
+    cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
+  };
+  assertCalleeSwitch(setup, "201 calls of the old code, 99 of the new");
+});
+
 test("MOV CR3 keeps chained code on global pages and drops it on non-global ones", () => {
   // CR4.PGE; every page is global (PTE.G) but linear 0x40000, which the first page directory
   // maps to physical 0x40000 (`mov eax, 1; ret`) and the second to 0x41000 (`mov eax, 2;

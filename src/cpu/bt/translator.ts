@@ -124,6 +124,10 @@ const CACHE_MASK = (1 << CACHE_BITS) - 1;
  */
 const DEFAULT_HOT = 50_000;
 const DEFAULT_HOT_WASM = 20_000;
+/** CS states whose chained links are kept apart (translator chainStamp): kernel, user, a few more. */
+const CHAIN_STATE_BITS = 3;
+const CHAIN_STATES = 1 << CHAIN_STATE_BITS;
+const CHAIN_STATE_WORDS = 5;
 /** Entries of the translator's fetch-translation cache (a power of two). */
 const FETCH_ENTRIES = 256;
 /** MMIO accesses of one inline instruction before its block is retranslated with a callout. */
@@ -289,8 +293,8 @@ export class BinaryTranslator implements CpuEngine {
   private readonly fetchPage = new Int32Array(FETCH_ENTRIES);
   /**
    * Per linear page, the chain stamp under which a block on it was last looked up: chained
-   * links made under the current stamp lead only to such pages, so an INVLPG of any other
-   * page leaves them valid (execBlocks).
+   * links made in the current epoch (chainStamp >> CHAIN_STATE_BITS) lead only to pages
+   * looked up in it, so an INVLPG of any other page leaves them valid (execBlocks).
    */
   private readonly codeLinStamp = new Int32Array(1 << 20).fill(-1);
   /** Where cold blocks are packed (cold-runner.ts). */
@@ -311,7 +315,18 @@ export class BinaryTranslator implements CpuEngine {
   private curBlockEip = 0;
   /** The translation the current entry runs (undefined: the cold loop), for fault accounting. */
   private curRegion: Region | undefined = undefined;
+  /**
+   * Chained links hold under the stamp they were made under: chainEpoch * CHAIN_STATES + the
+   * CS state's slot. A TLB flush or a code-page drop bumps the epoch (every link goes); a
+   * switch between CS states (kernel and user code, on every system call, interrupt and
+   * IRET) only selects another slot, so the kernel's links survive a trip to user mode.
+   */
   private chainStamp = 0;
+  private chainEpoch = 0;
+  /** The CS states seen (base, limit, access rights, CPL, CR0), CHAIN_STATE_WORDS each. */
+  private readonly chainStates = new Int32Array(CHAIN_STATES * CHAIN_STATE_WORDS);
+  private chainStateCount = 0;
+  private chainStateSlot = 0;
   private chainCsBase = 0;
   private chainCsLimit = 0;
   private chainCsAccess = -1;
@@ -570,7 +585,8 @@ export class BinaryTranslator implements CpuEngine {
       this.chainCsAccess = cpu.segAccess[CS]!;
       this.chainCpl = cpu.cpl;
       this.chainCr0 = cpu.cr0;
-      this.chainStamp++;
+      this.chainStateSlot = this.chainState();
+      this.chainStamp = this.chainEpoch * CHAIN_STATES + this.chainStateSlot;
     }
     let stamp = this.chainStamp;
     let prev: BtBlock | undefined;
@@ -582,12 +598,12 @@ export class BinaryTranslator implements CpuEngine {
         if (tlbDropsOnly(cpu, tlb)) {
           // Only INVLPGs and MOV CR3s: chained links survive unless one may lead to a dropped
           // page (dropFetchPages) or, after a MOV CR3, to a non-global one (ngStamp).
-          if (this.dropFetchPages()) stamp = ++this.chainStamp;
+          if (this.dropFetchPages()) stamp = this.newChainEpoch();
           dropTlbPages(cpu, tlb);
         } else {
           flushTlb(cpu, tlb);
           this.fetchTag.fill(1);
-          stamp = ++this.chainStamp;
+          stamp = this.newChainEpoch();
         }
       }
       const eip = cpu.eip;
@@ -683,10 +699,49 @@ export class BinaryTranslator implements CpuEngine {
     }
   }
 
+  /** Every chained link goes (links are checked against the stamp); returns the new stamp. */
+  private newChainEpoch(): number {
+    this.chainEpoch++;
+    this.chainStamp = this.chainEpoch * CHAIN_STATES + this.chainStateSlot;
+    return this.chainStamp;
+  }
+
+  /**
+   * The slot of the current CS state (chainCs*, chainCpl, chainCr0) in chainStates, added if
+   * new; when the table is full a slot is reused, and a new epoch keeps the links made under
+   * its old state from passing for the new one's.
+   */
+  private chainState(): number {
+    const t = this.chainStates;
+    const w = CHAIN_STATE_WORDS;
+    for (let k = 0; k < this.chainStateCount; k++) {
+      if (
+        t[k * w] === this.chainCsBase &&
+        t[k * w + 1] === this.chainCsLimit &&
+        t[k * w + 2] === this.chainCsAccess &&
+        t[k * w + 3] === this.chainCpl &&
+        t[k * w + 4] === this.chainCr0
+      )
+        return k;
+    }
+    let k = this.chainStateCount;
+    if (k < CHAIN_STATES) this.chainStateCount++;
+    else {
+      k = (this.chainStateSlot + 1) % CHAIN_STATES;
+      this.chainEpoch++;
+    }
+    t[k * w] = this.chainCsBase;
+    t[k * w + 1] = this.chainCsLimit;
+    t[k * w + 2] = this.chainCsAccess;
+    t[k * w + 3] = this.chainCpl;
+    t[k * w + 4] = this.chainCr0;
+    return k;
+  }
+
   /**
    * Drop the fetch translations cpu.tlbDropPages records; true if a block on a page INVLPG
-   * invalidated may have been looked up under the current chain stamp (a MOV CR3 drops the
-   * links to non-global pages through ngStamp instead).
+   * invalidated may have been looked up in the current chain epoch, under any CS state (a
+   * MOV CR3 drops the links to non-global pages through ngStamp instead).
    */
   private dropFetchPages(): boolean {
     const cpu = this.cpu;
@@ -700,7 +755,7 @@ export class BinaryTranslator implements CpuEngine {
       } else if (p >= 0) {
         const e = p & (FETCH_ENTRIES - 1);
         if (tags[e]! >>> 12 === p) tags[e] = 1;
-        if (this.codeLinStamp[p] === this.chainStamp) code = true;
+        if (this.codeLinStamp[p]! >> CHAIN_STATE_BITS === this.chainEpoch) code = true;
       } else {
         const region = -1 - p;
         for (let e = 0; e < FETCH_ENTRIES; e++) if (tags[e]! >>> 22 === region) tags[e] = 1;
