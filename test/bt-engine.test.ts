@@ -177,6 +177,64 @@ test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR b
   runToHltInSlices(src, [1, 2, 5, 13, 100, 7, 3, 1000], 2000);
 });
 
+test("cold-loop forms: NOP, LEAVE, SETcc r8, TEST r/m32 and EAX imm32, NOT/NEG r32, CMP r8 r8, ALU r/m8 imm8, INC/DEC/PUSH m32, ALU m32 r32", () => {
+  // cold-runner.ts runs these inline (hotThreshold 1e9 keeps every block cold); each result
+  // and flag set is consumed (ADC, SETcc, PUSHFD) so that a difference shows in the state.
+  const src = `
+    mov esi, 0x10000
+    mov dword ptr [esi], 0x7ffffffe
+    mov dword ptr [esi+4], 0x80000001
+    mov ecx, 40
+    mov eax, 0x12345678
+    mov ebx, 0x0f0f0f0f
+  1:push ebp
+    mov ebp, esp
+    push dword ptr [esi+4]
+    nop
+    test dword ptr [esi], 0x80000000
+    setz dl
+    test eax, 0x80000101
+    sets dh
+    setp byte ptr [esi+17]
+    test ebx, 0x11
+    sets byte ptr [esi+12]
+    not ebx
+    neg eax
+    adc ebx, 0
+    cmp dl, dh
+    seta cl
+    cmp al, bl
+    setl ch
+    add bl, 0x7f
+    adc byte ptr [esi+1], 0x81
+    cmp byte ptr [esi+2], 0x40
+    setb byte ptr [esi+13]
+    sub ah, 0x80
+    xor byte ptr [esi+3], 0x5a
+    inc dword ptr [esi]
+    seto byte ptr [esi+14]
+    dec dword ptr [esi+4]
+    setno byte ptr [esi+15]
+    add [esi], eax
+    adc [esi+4], ebx
+    sbb [esi+8], ecx
+    or [esi+8], edx
+    pushfd
+    pop edi
+    and edi, 0x8d5
+    xor [esi+16], edi
+    leave
+    and ecx, 0xff
+    mov ecx, [esi+64]
+    inc ecx
+    mov [esi+64], ecx
+    cmp ecx, 40
+    jne 1b
+    hlt
+  `;
+  runToHltInSlices(src, [1, 2, 3, 5, 8, 13, 1000, 4, 7], 2000);
+});
+
 test("rotates whose flags are dead are bare rotates; live ones, and budget tails between, keep CF and OF", () => {
   // flag-liveness.ts: ROL/ROR followed (through register moves) by an ALU op that defines all
   // flags. The live cases read CF/OF (JC, ADC, SETO, PUSHF) or reach a memory access first;

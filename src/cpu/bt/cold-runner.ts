@@ -14,7 +14,7 @@
  * possible fault, a handler call records ESP in cpu.insnEsp first.
  */
 
-import { type Cpu, CS } from "../cpu.js";
+import { type Cpu, CS, SS } from "../cpu.js";
 import { raise, Vector } from "../fault.js";
 import { condition, lazyIncDec, lazyLogic, lazyResultWith, lazySub } from "../interp/flags.js";
 import type { Insn } from "../interp/insn.js";
@@ -25,7 +25,9 @@ import {
   rd8,
   rd16,
   rd32,
+  rmwRead8,
   rmwRead32,
+  rmwWrite8,
   rmwWrite32,
   stackRead32,
   wr8,
@@ -56,6 +58,19 @@ const P_MOV_RM_R8 = 35; // ops-data.ts movRmR8
 const P_MOV_RM_R16 = 36; // ops-data.ts movRmR16
 const P_MOV_RM_IMM8 = 37; // ops-data.ts movRmImm8
 const P_PUSH_IMM32 = 38; // ops-data.ts pushImm32
+const P_NOP = 39; // ops-data.ts nop
+const P_LEAVE = 40; // ops-data.ts leave
+const P_SETCC_R8 = 41; // ops-alu.ts setcc, register operand
+const P_TEST_RM_IMM32 = 42; // ops-alu.ts testRmImm32
+const P_TEST_EAX_IMM32 = 43; // ops-alu.ts testAccImm32
+const P_NOT_R32 = 44; // ops-alu.ts notRm32, register operand
+const P_NEG_R32 = 45; // ops-alu.ts negRm32, register operand
+const P_CMP_R8_R8 = 46; // ops-alu.ts cmpRmR8, register operand
+const P_ALU_RM8_IMM8 = 47; // ops-alu.ts aluRmImm8
+const P_INC_M32 = 48; // ops-alu.ts incRm32, memory operand
+const P_DEC_M32 = 49; // ops-alu.ts decRm32, memory operand
+const P_PUSH_M32 = 50; // ops-data.ts pushRm32, memory operand
+const P_ALU_M32_R32 = 51; // ops-alu.ts aluRmR32, memory operand
 
 function packedOnlyKind(i: Insn): number {
   const fn = i.fn;
@@ -72,6 +87,19 @@ function packedOnlyKind(i: Insn): number {
   if (fn === D.movRmR16) return P_MOV_RM_R16;
   if (fn === D.movRmImm8) return P_MOV_RM_IMM8;
   if (fn === D.pushImm32) return P_PUSH_IMM32;
+  if (fn === D.nop) return P_NOP;
+  if (fn === D.leave) return P_LEAVE;
+  if (fn === A.setcc) return i.mod === 3 ? P_SETCC_R8 : 0;
+  if (fn === A.testRmImm32) return P_TEST_RM_IMM32;
+  if (fn === A.testAccImm32) return P_TEST_EAX_IMM32;
+  if (fn === A.notRm32) return i.mod === 3 ? P_NOT_R32 : 0;
+  if (fn === A.negRm32) return i.mod === 3 ? P_NEG_R32 : 0;
+  if (fn === A.cmpRmR8) return i.mod === 3 ? P_CMP_R8_R8 : 0;
+  if (fn === A.aluRmImm8) return P_ALU_RM8_IMM8;
+  if (fn === A.incRm32) return i.mod === 3 ? 0 : P_INC_M32;
+  if (fn === A.decRm32) return i.mod === 3 ? 0 : P_DEC_M32;
+  if (fn === D.pushRm32) return i.mod === 3 ? 0 : P_PUSH_M32;
+  if (fn === A.aluRmR32) return i.mod === 3 ? 0 : P_ALU_M32_R32;
   return 0;
 }
 
@@ -469,6 +497,91 @@ export function runPacked(
         cpu.insnEsp = regs[4]!;
         push32(cpu, code[o + 2]!);
         break;
+      case P_NOP:
+        break;
+      case P_LEAVE: {
+        cpu.insnEsp = regs[4]!;
+        const big = (cpu.segAccess[SS]! & 0x4000) !== 0;
+        const o32 = ((w >> O32) & 1) !== 0;
+        const bp = big ? regs[5]! : regs[5]! & 0xffff;
+        const v = o32 ? rd32(cpu, SS, bp) : rd16(cpu, SS, bp);
+        if (big) regs[4] = (bp + (o32 ? 4 : 2)) | 0;
+        else cpu.reg16[8] = bp + (o32 ? 4 : 2);
+        if (o32) regs[5] = v;
+        else cpu.reg16[10] = v;
+        break;
+      }
+      case P_SETCC_R8:
+        cpu.reg8[R8[(w >> RM) & 7]!] = condition(cpu, (w >> SUB) & 15) ? 1 : 0;
+        break;
+      case P_TEST_RM_IMM32: {
+        let v: number;
+        if (((w >> MOD) & 3) === 3) v = regs[(w >> RM) & 7]!;
+        else {
+          cpu.insnEsp = regs[4]!;
+          v = rd32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        }
+        lazyLogic(cpu, v & code[o + 2]!, 32);
+        break;
+      }
+      case P_TEST_EAX_IMM32:
+        lazyLogic(cpu, regs[0]! & code[o + 2]!, 32);
+        break;
+      case P_NOT_R32: {
+        const rm = (w >> RM) & 7;
+        regs[rm] = ~regs[rm]!;
+        break;
+      }
+      case P_NEG_R32: {
+        const rm = (w >> RM) & 7;
+        const b = regs[rm]!;
+        const r = -b | 0;
+        lazySub(cpu, 0, b, r, 32);
+        regs[rm] = r;
+        break;
+      }
+      case P_CMP_R8_R8: {
+        const r8 = cpu.reg8;
+        alu8(cpu, 7, r8[R8[(w >> RM) & 7]!]!, r8[R8[(w >> REG) & 7]!]!);
+        break;
+      }
+      case P_ALU_RM8_IMM8: {
+        const sub = (w >> SUB) & 15;
+        const imm = code[o + 2]!;
+        if (((w >> MOD) & 3) === 3) {
+          const r8 = cpu.reg8;
+          const d = R8[(w >> RM) & 7]!;
+          const r = alu8(cpu, sub, r8[d]!, imm);
+          if (sub !== 7) r8[d] = r;
+        } else {
+          cpu.insnEsp = regs[4]!;
+          const seg = (w >> SEG) & 7;
+          if (sub === 7) alu8(cpu, 7, rd8(cpu, seg, eaPacked(cpu, code, o, w)), imm);
+          else rmwWrite8(cpu, alu8(cpu, sub, rmwRead8(cpu, seg, eaPacked(cpu, code, o, w)), imm));
+        }
+        break;
+      }
+      case P_INC_M32:
+      case P_DEC_M32: {
+        cpu.insnEsp = regs[4]!;
+        const a = rmwRead32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        const dec = (w & KIND_MASK) === P_DEC_M32;
+        const r = (dec ? a - 1 : a + 1) | 0;
+        lazyIncDec(cpu, a, r, 32, dec);
+        rmwWrite32(cpu, r);
+        break;
+      }
+      case P_PUSH_M32:
+        cpu.insnEsp = regs[4]!;
+        push32(cpu, rd32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w)));
+        break;
+      case P_ALU_M32_R32: {
+        cpu.insnEsp = regs[4]!;
+        const b = regs[(w >> REG) & 7]!;
+        const v = rmwRead32(cpu, (w >> SEG) & 7, eaPacked(cpu, code, o, w));
+        rmwWrite32(cpu, alu32(cpu, (w >> SUB) & 15, v, b));
+        break;
+      }
       default: {
         // K_CALL: handlers read cpu.eip (the next instruction's offset) and may change ESP
         // before a fault, so both are stored first.
