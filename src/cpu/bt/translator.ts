@@ -128,6 +128,8 @@ const DEFAULT_HOT_WASM = 20_000;
 const CHAIN_STATE_BITS = 3;
 const CHAIN_STATES = 1 << CHAIN_STATE_BITS;
 const CHAIN_STATE_WORDS = 5;
+/** Epochs wrap here, so that stamps stay small integers (translator bumpChainEpoch). */
+const CHAIN_EPOCH_MASK = (1 << 27) - 1;
 /** Entries of the translator's fetch-translation cache (a power of two). */
 const FETCH_ENTRIES = 256;
 /** MMIO accesses of one inline instruction before its block is retranslated with a callout. */
@@ -701,9 +703,18 @@ export class BinaryTranslator implements CpuEngine {
 
   /** Every chained link goes (links are checked against the stamp); returns the new stamp. */
   private newChainEpoch(): number {
-    this.chainEpoch++;
+    this.bumpChainEpoch();
     this.chainStamp = this.chainEpoch * CHAIN_STATES + this.chainStateSlot;
     return this.chainStamp;
+  }
+
+  private bumpChainEpoch(): void {
+    this.chainEpoch = (this.chainEpoch + 1) & CHAIN_EPOCH_MASK;
+    if (this.chainEpoch === 0) {
+      // Wrapped: stamps repeat, so nothing stamped before may pass for current.
+      for (const b of this.blocks) if (b !== undefined) b.linkStamp = -1;
+      this.codeLinStamp.fill(-1);
+    }
   }
 
   /**
@@ -728,7 +739,7 @@ export class BinaryTranslator implements CpuEngine {
     if (k < CHAIN_STATES) this.chainStateCount++;
     else {
       k = (this.chainStateSlot + 1) % CHAIN_STATES;
-      this.chainEpoch++;
+      this.bumpChainEpoch();
     }
     t[k * w] = this.chainCsBase;
     t[k * w + 1] = this.chainCsLimit;
