@@ -4,23 +4,21 @@
  * (CF PF AF ZF SF OF, SDM Vol. 1 3.4.3.1) without reading them. Nothing can observe flags in
  * between if the instructions between only move registers (no flag access, no fault, no
  * exit), and interrupts are taken at block boundaries only. Translators call this "flag
- * liveness"; here it lets ROL/ROR by a constant (which leave SF ZF AF PF and define only
- * CF and OF) be a bare rotate in the hot kernel crypto (blake2s, chacha20), where every
- * rotate is followed by an ADD or XOR.
+ * liveness". Here it makes a shift or rotate of a register a bare shift or rotate (the cold
+ * loop, cold-runner.ts; ROL/ROR in wasm, wasm-codegen.ts): ROL/ROR leave SF ZF AF PF and
+ * define only CF and OF, so their flags cost a materialisation of the lazy ones, and in the
+ * kernel's crypto at boot (blake2s, chacha20) every rotate is followed by an ADD or XOR.
  */
 
 import type { Handler, Insn } from "../interp/insn.js";
 import * as A from "../interp/ops-alu.js";
 import * as D from "../interp/ops-data.js";
 
-/** ALU forms that define all six flags from their operands alone (not ADC 2, not SBB 3). */
-const DEFINES_ALL: ReadonlySet<Handler> = new Set<Handler>([
+/** The forms whose i.sub picks the operation: ADC (2) and SBB (3) read CF. */
+const CARRY_READERS: ReadonlySet<Handler> = new Set<Handler>([
   A.aluRmR8,
   A.aluRmR16,
   A.aluRmR32,
-  A.cmpRmR8,
-  A.cmpRmR16,
-  A.cmpRmR32,
   A.aluRRm8,
   A.aluRRm16,
   A.aluRRm32,
@@ -30,6 +28,14 @@ const DEFINES_ALL: ReadonlySet<Handler> = new Set<Handler>([
   A.aluRmImm8,
   A.aluRmImm16,
   A.aluRmImm32,
+]);
+
+/** ALU forms that define all six flags from their operands alone (CARRY_READERS: not ADC, SBB). */
+const DEFINES_ALL: ReadonlySet<Handler> = new Set<Handler>([
+  ...CARRY_READERS,
+  A.cmpRmR8,
+  A.cmpRmR16,
+  A.cmpRmR32,
   A.testRmR8,
   A.testRmR16,
   A.testRmR32,
@@ -49,22 +55,6 @@ const ACCUMULATOR: ReadonlySet<Handler> = new Set<Handler>([
   A.testAccImm8,
   A.testAccImm16,
   A.testAccImm32,
-]);
-
-/** The forms whose i.sub picks the operation: ADC (2) and SBB (3) read CF. */
-const CARRY_READERS: ReadonlySet<Handler> = new Set<Handler>([
-  A.aluRmR8,
-  A.aluRmR16,
-  A.aluRmR32,
-  A.aluRRm8,
-  A.aluRRm16,
-  A.aluRRm32,
-  A.aluAccImm8,
-  A.aluAccImm16,
-  A.aluAccImm32,
-  A.aluRmImm8,
-  A.aluRmImm16,
-  A.aluRmImm32,
 ]);
 
 /** Register moves that neither read nor write flags and cannot fault. */
