@@ -6,6 +6,7 @@
 // real to protected mode inside one run, MMIO accesses that trigger adaptive retranslation.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { Cpu } from "../src/cpu/cpu.js";
 import type { GuestMemory } from "../src/memory/guest-memory.js";
 import { ExitReason } from "../src/vmm/exit-reason.js";
 import { asm, flat32, type Setup, Twin, withPaging } from "./bt-helpers.js";
@@ -536,6 +537,20 @@ function writeCallees(mem: GuestMemory): void {
   mem.writeBytes(0x41000, Uint8Array.from(asm("mov eax, 2\nret", 0x40000)));
 }
 
+/**
+ * `code` at AT in flat segments, the callees, and paging on: page directory 0x20000, its
+ * first table 0x21000 mapping the low 2 MiB to themselves (the tests remap linear 0x40000 by
+ * writing 0x21100).
+ */
+function pagedWithCallees(code: readonly number[], cpu: Cpu, mem: GuestMemory): void {
+  flat32(code, AT)(cpu, mem);
+  mem.write32(0x20000, 0x21000 | 3);
+  for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
+  writeCallees(mem);
+  cpu.cr3 = 0x20000;
+  cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
+}
+
 /** Under every OPTIONS, EBX sums 201 calls of the first callee and 99 of the second. */
 function assertCalleeSwitch(setup: Setup, what: string): void {
   for (const opts of OPTIONS) {
@@ -569,14 +584,9 @@ test("INVLPG of a code page reaches the new code; INVLPG of other pages (4 KiB a
 `;
   const code = asm(src, AT);
   const setup: Setup = (cpu, mem) => {
-    flat32(code, AT)(cpu, mem);
-    mem.write32(0x20000, 0x21000 | 3);
+    pagedWithCallees(code, cpu, mem);
     mem.write32(0x20004, 0x400000 | 0x83); // linear 4 MiB: a 4 MiB page
-    for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
-    writeCallees(mem);
-    cpu.cr3 = 0x20000;
     cpu.cr4 |= 0x10; // PSE
-    cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
   };
   assertCalleeSwitch(setup, "201 calls of the old code, 99 of the new");
 });
@@ -607,7 +617,7 @@ test("chained links kept across a switch of code segment are dropped by an INVLP
   const code = asm(src, AT);
   const remap = asm("mov dword ptr [0x21100], 0x41003\ninvlpg [0x40000]\nretf", 0x5000);
   const setup: Setup = (cpu, mem) => {
-    flat32(code, AT)(cpu, mem);
+    pagedWithCallees(code, cpu, mem);
     mem.writeBytes(0x5000, Uint8Array.from(remap));
     // GDT at 0x30000: null, flat code, flat data, code limited to 512 KiB (G = 0).
     const gdt = [0, 0, 0xffff, 0xcf9b00, 0xffff, 0xcf9300, 0xffff, 0x479b00];
@@ -616,11 +626,6 @@ test("chained links kept across a switch of code segment are dropped by an INVLP
     });
     cpu.gdtrBase = 0x30000;
     cpu.gdtrLimit = 31;
-    mem.write32(0x20000, 0x21000 | 3);
-    for (let p = 0; p < 512; p++) mem.write32(0x21000 + 4 * p, (p << 12) | 3);
-    writeCallees(mem);
-    cpu.cr3 = 0x20000;
-    cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
   };
   assertCalleeSwitch(setup, "201 calls of the old code, 99 of the new");
 });

@@ -329,11 +329,6 @@ export class BinaryTranslator implements CpuEngine {
   private readonly chainStates = new Int32Array(CHAIN_STATES * CHAIN_STATE_WORDS);
   private chainStateCount = 0;
   private chainStateSlot = 0;
-  private chainCsBase = 0;
-  private chainCsLimit = 0;
-  private chainCsAccess = -1;
-  private chainCpl = 0;
-  private chainCr0 = 0;
   /** The runtime the generated code uses (codegen.ts `RT`). */
   private readonly rt: Record<string, unknown>;
   private readonly calloutCounts = new Float64Array(CALLOUT_KINDS.length);
@@ -575,18 +570,7 @@ export class BinaryTranslator implements CpuEngine {
     const regs = cpu.regs;
     const tlb = this.tlb;
     const gens = cpu.memory.codeGeneration;
-    if (
-      cpu.segBase[CS] !== this.chainCsBase ||
-      cpu.segLimit[CS] !== this.chainCsLimit ||
-      cpu.segAccess[CS] !== this.chainCsAccess ||
-      cpu.cpl !== this.chainCpl ||
-      cpu.cr0 !== this.chainCr0
-    ) {
-      this.chainCsBase = cpu.segBase[CS]!;
-      this.chainCsLimit = cpu.segLimit[CS]!;
-      this.chainCsAccess = cpu.segAccess[CS]!;
-      this.chainCpl = cpu.cpl;
-      this.chainCr0 = cpu.cr0;
+    if (this.chainStateCount === 0 || !this.isChainState(this.chainStateSlot)) {
       this.chainStateSlot = this.chainState();
       this.chainStamp = this.chainEpoch * CHAIN_STATES + this.chainStateSlot;
     }
@@ -717,35 +701,41 @@ export class BinaryTranslator implements CpuEngine {
     }
   }
 
+  /** Whether chainStates' slot k holds the CPU's current CS state. */
+  private isChainState(k: number): boolean {
+    const cpu = this.cpu;
+    const t = this.chainStates;
+    const o = k * CHAIN_STATE_WORDS;
+    return (
+      t[o] === cpu.segBase[CS] &&
+      t[o + 1] === cpu.segLimit[CS] &&
+      t[o + 2] === cpu.segAccess[CS] &&
+      t[o + 3] === cpu.cpl &&
+      t[o + 4] === cpu.cr0
+    );
+  }
+
   /**
-   * The slot of the current CS state (chainCs*, chainCpl, chainCr0) in chainStates, added if
-   * new; when the table is full a slot is reused, and a new epoch keeps the links made under
-   * its old state from passing for the new one's.
+   * The slot of the current CS state in chainStates, added if new; when the table is full a
+   * slot is reused, and a new epoch keeps the links made under its old state from passing
+   * for the new one's.
    */
   private chainState(): number {
-    const t = this.chainStates;
-    const w = CHAIN_STATE_WORDS;
-    for (let k = 0; k < this.chainStateCount; k++) {
-      if (
-        t[k * w] === this.chainCsBase &&
-        t[k * w + 1] === this.chainCsLimit &&
-        t[k * w + 2] === this.chainCsAccess &&
-        t[k * w + 3] === this.chainCpl &&
-        t[k * w + 4] === this.chainCr0
-      )
-        return k;
-    }
+    for (let k = 0; k < this.chainStateCount; k++) if (this.isChainState(k)) return k;
     let k = this.chainStateCount;
     if (k < CHAIN_STATES) this.chainStateCount++;
     else {
       k = (this.chainStateSlot + 1) % CHAIN_STATES;
       this.bumpChainEpoch();
     }
-    t[k * w] = this.chainCsBase;
-    t[k * w + 1] = this.chainCsLimit;
-    t[k * w + 2] = this.chainCsAccess;
-    t[k * w + 3] = this.chainCpl;
-    t[k * w + 4] = this.chainCr0;
+    const cpu = this.cpu;
+    const t = this.chainStates;
+    const o = k * CHAIN_STATE_WORDS;
+    t[o] = cpu.segBase[CS]!;
+    t[o + 1] = cpu.segLimit[CS]!;
+    t[o + 2] = cpu.segAccess[CS]!;
+    t[o + 3] = cpu.cpl;
+    t[o + 4] = cpu.cr0;
     return k;
   }
 
