@@ -327,6 +327,32 @@ test("cross-modified code: a host write (as by DMA) between runs replaces a tran
   assert.equal(t.b.cpu.regs[3], 333 + 333 * 0x100);
 });
 
+test("a loop across a page boundary in one region: a host write to its second page is seen", () => {
+  // The loop's first block (0x1ff8) ends on its page and jumps to the second block at 0x2000:
+  // with the wasm backend both are one region (translator.ts regionMembers). After 2500
+  // iterations, with EIP at the first block, the host rewrites the second block's immediate;
+  // the region is entered at the first block, whose page is unchanged, and must not branch
+  // into the stale second block (WasmEmitter.pageCheck: the member's code generation).
+  const main = asm("mov ecx, 5000\n xor esi, esi\n jmp 0x1ff8", AT);
+  const loop = asm(
+    "1: add ebx, 1\n jmp 2f\n nop\n nop\n nop\n2: mov eax, 0x11111111\n add esi, eax\n dec ecx\n jnz 1b\n hlt",
+    0x1ff8,
+  );
+  assert.equal(loop[0x2000 - 0x1ff8], 0xb8, "the second block starts the second page");
+  for (const opts of OPTIONS) {
+    const setup: Setup = (cpu, mem) => {
+      flat32(main, AT)(cpu, mem);
+      mem.writeBytes(0x1ff8, Uint8Array.from(loop));
+    };
+    const t = new Twin(setup, opts);
+    t.run(3 + 6 * 2500, "2500 iterations");
+    assert.equal(t.b.cpu.eip, 0x1ff8, "stopped at the first block");
+    t.both((s) => s.mem.write32(0x2001, 0x22222222));
+    t.runToStop(100_000);
+    assert.equal(t.b.cpu.regs[6]! >>> 0, (2500 * 0x11111111 + 2500 * 0x22222222) >>> 0, JSON.stringify(opts));
+  }
+});
+
 test("a page-crossing instruction: translated, then its second page rewritten", () => {
   // mov eax, imm32 (5 bytes) at 0x1ffd: opcode and 2 immediate bytes on the first page.
   const code = asm("1: mov eax, 0x44332211\n add ebx, eax\n jmp 1b", 0x1ffd);

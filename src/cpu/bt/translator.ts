@@ -941,13 +941,21 @@ export class BinaryTranslator implements CpuEngine {
     });
   }
 
-  /** The region around hot block `b`: breadth-first over static successors on the same page. */
+  /**
+   * The region around hot block `b`: breadth-first over static successors that have run,
+   * on the same page, or with the wasm backend on any page whose fetch translation is cached
+   * (its code checks the page of each member on entry: WasmEmitter.pageCheck). A region
+   * confined to one page split a 9-instruction loop of the kernel's decompressor that
+   * straddles a page boundary into two regions, and the dispatcher ran 29 M of its 49 M
+   * region changes between them.
+   */
   private regionMembers(b: BtBlock): BtBlock[] {
     const members = [b];
     if (b.page2 >= 0) return members;
     const cpu = this.cpu;
     const base = cpu.segBase[CS]!;
     const linPage = (base + b.eip) & ~0xfff;
+    const crossPage = this.wasm !== undefined;
     const seen = new Set<number>([b.eip]);
     const queue = successors(b);
     let insns = b.n;
@@ -958,8 +966,13 @@ export class BinaryTranslator implements CpuEngine {
       if (seen.has(eip)) continue;
       seen.add(eip);
       const lin = (base + eip) | 0;
-      if ((lin & ~0xfff) !== linPage) continue;
-      const phys = (b.phys & ~0xfff) + (lin & 0xfff);
+      let physPage = b.phys & ~0xfff;
+      if ((lin & ~0xfff) !== linPage) {
+        if (!crossPage) continue;
+        physPage = this.cachedFetchPage(lin);
+        if (physPage < 0) continue;
+      }
+      const phys = physPage + (lin & 0xfff);
       const m = this.blocks[(phys ^ (phys >>> CACHE_BITS) ^ Math.imul(phys >>> 12, 0x9e5)) & CACHE_MASK];
       if (
         m === undefined ||
@@ -1018,6 +1031,18 @@ export class BinaryTranslator implements CpuEngine {
       b.hits = 0;
       this.retranslations++;
     }
+  }
+
+  /**
+   * The physical page the fetch translation cache (lookup) holds for linear address `lin`,
+   * or -1; the linear page itself with paging off. Nothing is walked or filled.
+   */
+  private cachedFetchPage(lin: number): number {
+    const cpu = this.cpu;
+    const linPage = lin & ~0xfff;
+    if (cpu.cr0 >= 0) return linPage >>> 0;
+    const e = (linPage >>> 12) & (FETCH_ENTRIES - 1);
+    return this.fetchTag[e] === (linPage | (cpu.cpl === 3 ? 2 : 0)) ? this.fetchPage[e]! >>> 0 : -1;
   }
 
   /** Find or decode the block at CS:eip (interpreter.ts lookup, plus the EIP of the translation). */

@@ -140,12 +140,14 @@ const L_FB = 20;
 const L_FR = 21;
 const L_FCF = 22;
 const L_FOF = 23;
+/** 0 until the first member entered has begun (WasmEmitter.pageCheck); wasm zeroes locals. */
+const L_MOVED = 24;
 /**
  * Instruction temporaries start here and are reused by every instruction: V8's baseline
  * compiler does work per local at every control-flow merge, so a region must not grow one
  * local per instruction.
  */
-const FIXED_LOCALS = 24;
+const FIXED_LOCALS = 25;
 
 export interface WasmLayout {
   /** Absolute address of the state slots (the register file is at +0). */
@@ -157,11 +159,21 @@ export interface WasmLayout {
   readonly ramSize: number;
   /** The memory's size in wasm pages (the import's limits). */
   readonly pages: number;
+  /** The code generation of each physical page (GuestMemory.codeGeneration). */
+  readonly codeGen: number;
 }
 
+/**
+ * A member block: its start EIP and records, and where its code was when decoded (the
+ * physical address and that page's code generation), which a region spanning several pages
+ * checks on entry to each member (WasmEmitter.pageCheck).
+ */
 export interface WasmMember {
   readonly eip: number;
   readonly insns: readonly Insn[];
+  readonly phys: number;
+  readonly page: number;
+  readonly gen: number;
 }
 
 /**
@@ -219,6 +231,9 @@ class WasmEmitter {
   private readonly memberIndex = new Map<number, number>();
   private member = 0;
   private memberDepth: number[] = [];
+  /** The depth of the region's exit label, and whether its members lie on more than one page. */
+  private exitDepth = 0;
+  private multiPage = false;
   private nLocals = FIXED_LOCALS;
   /** Structured-control nesting depth now, and the loop's depth. */
   private depth = 0;
@@ -1867,12 +1882,75 @@ class WasmEmitter {
     }
     const end = eip;
     let ended = false;
+    if (this.multiPage) this.pageCheck(m);
     this.blockInsns = insns;
     this.blockN = n;
     for (let k = 0; k < n; k++)
       ended = this.insn(insns[k]!, k, eips[k]!, k + 1 < n ? eips[k + 1]! : end, k === n - 1);
     if (!ended) this.endBlock(n - 1, () => this.i32(end | 0), end);
     return this.inline;
+  }
+
+  /**
+   * On entry to a member of a region that spans pages: leave (to the dispatcher, at the
+   * member's EIP) unless its code page still holds the code it was translated from (its
+   * code generation) and CS:EIP still leads there (CS base + EIP through the soft TLB with
+   * paging on, as the dispatcher translates it; the linear address itself with paging off).
+   * The dispatcher or the host checked the member the region was entered at (and only it:
+   * this check is skipped there, so that a host entry whose soft-TLB entry is gone cannot
+   * leave at once, again and again, at the same EIP). ~8 instructions per member entry.
+   */
+  private pageCheck(m: WasmMember): void {
+    const e = this.local();
+    this.get(L_MOVED);
+    this.open(Op.if);
+    this.i32(m.page << 2);
+    this.mem(Op.i32Load, 2, this.L.codeGen);
+    this.i32(m.gen);
+    this.op(Op.i32Ne);
+    this.open(Op.if);
+    this.i32(m.eip | 0);
+    this.set(L_PC);
+    this.c.push(Op.br);
+    uleb(this.c, this.depth - 1 - this.exitDepth);
+    this.end();
+    this.loadSlot(S_CSBASE);
+    this.i32(m.eip | 0);
+    this.op(Op.i32Add);
+    this.set(e);
+    this.get(L_PG);
+    this.open(Op.if, RESULT_I32);
+    // Paging: the soft TLB's entry grants the access and names the page.
+    this.get(e);
+    this.i32(12);
+    this.op(Op.i32ShrU);
+    this.i32(2);
+    this.op(Op.i32Shl);
+    this.mem(Op.i32Load, 2, this.L.tlbRead);
+    this.tee(e);
+    this.get(L_PV);
+    this.op(Op.i32And);
+    this.open(Op.if, RESULT_I32);
+    this.get(e);
+    this.else_();
+    this.i32(-1);
+    this.end();
+    this.else_();
+    this.get(e);
+    this.end();
+    this.i32(-4096);
+    this.op(Op.i32And);
+    this.i32((m.phys & ~0xfff) | 0);
+    this.op(Op.i32Ne);
+    this.open(Op.if);
+    this.i32(m.eip | 0);
+    this.set(L_PC);
+    this.c.push(Op.br);
+    uleb(this.c, this.depth - 1 - this.exitDepth);
+    this.end();
+    this.end();
+    this.i32(1);
+    this.set(L_MOVED);
   }
 
   /**
@@ -1890,6 +1968,8 @@ class WasmEmitter {
     this.open(Op.loop);
     this.loopDepth = this.depth - 1;
     this.open(Op.block); // exit
+    this.exitDepth = this.depth - 1;
+    this.multiPage = members.some((m) => m.page !== members[0]!.page);
     this.memberIndex.clear();
     members.forEach((m, k) => {
       if (!this.memberIndex.has(m.eip | 0)) this.memberIndex.set(m.eip | 0, k);
@@ -1948,7 +2028,6 @@ export function generateWasmRegion(
 
 /** Where the dispatcher finds the code generations and its entry table. */
 export interface DispatchLayout extends WasmLayout {
-  readonly codeGen: number;
   readonly entries: number;
   readonly entryMask: number;
 }
