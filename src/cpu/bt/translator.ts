@@ -810,7 +810,7 @@ export class BinaryTranslator implements CpuEngine {
   }
 
   /**
-   * `b` became hot: translate it together with the blocks of its page it leads to (by its
+   * `b` became hot: translate it together with the blocks it leads to (regionMembers: by its
    * static successors: fall-through, Jcc/JMP/CALL targets) that have run before, into one
    * region function. The members that have no translation of their own enter through it.
    */

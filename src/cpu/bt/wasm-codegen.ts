@@ -1,6 +1,7 @@
 /**
  * The translator's WebAssembly backend (`--bt-backend wasm`): a region of decoded blocks
- * (the same members, boundaries and dispatch as codegen.ts's JavaScript regions) becomes one
+ * (the boundaries and dispatch of codegen.ts's JavaScript regions; its members may also lie
+ * on other pages, each then checked on entry: WasmEmitter.pageCheck) becomes one
  * wasm function. V8 compiles wasm to machine code at once with its baseline compiler
  * (Liftoff), where a `new Function` translation starts in V8's bytecode interpreter and needs
  * thousands of calls before it is optimised; V8's fixed cost is per module (~0.4 ms, mostly
