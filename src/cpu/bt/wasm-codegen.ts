@@ -1942,12 +1942,7 @@ class WasmEmitter {
     this.mem(Op.i32Load, 2, this.L.codeGen);
     this.i32(m.gen);
     this.op(Op.i32Ne);
-    this.open(Op.if);
-    this.i32(m.eip | 0);
-    this.set(L_PC);
-    this.c.push(Op.br);
-    uleb(this.c, this.depth - 1 - this.exitDepth);
-    this.end();
+    this.leaveIf(m.eip);
     this.loadSlot(S_CSBASE);
     this.i32(m.eip | 0);
     this.op(Op.i32Add);
@@ -1976,15 +1971,20 @@ class WasmEmitter {
     this.op(Op.i32And);
     this.i32((m.phys & ~0xfff) | 0);
     this.op(Op.i32Ne);
+    this.leaveIf(m.eip);
+    this.end();
+    this.i32(1);
+    this.set(L_MOVED);
+  }
+
+  /** If the value on the stack is not 0, leave the region (its exit label) at `eip`. */
+  private leaveIf(eip: number): void {
     this.open(Op.if);
-    this.i32(m.eip | 0);
+    this.i32(eip | 0);
     this.set(L_PC);
     this.c.push(Op.br);
     uleb(this.c, this.depth - 1 - this.exitDepth);
     this.end();
-    this.end();
-    this.i32(1);
-    this.set(L_MOVED);
   }
 
   /**
