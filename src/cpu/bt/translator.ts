@@ -132,6 +132,8 @@ const CHAIN_STATE_WORDS = 5;
 const CHAIN_EPOCH_MASK = (1 << 27) - 1;
 /** Entries of the translator's fetch-translation cache (a power of two). */
 const FETCH_ENTRIES = 256;
+/** A fetch-cache tag: the linear page, and 2 for a user-mode fetch (another walk's result). */
+const fetchTag = (cpu: Cpu, linPage: number): number => linPage | (cpu.cpl === 3 ? 2 : 0);
 /** MMIO accesses of one inline instruction before its block is retranslated with a callout. */
 const MMIO_RETRANSLATE = 4;
 
@@ -572,7 +574,7 @@ export class BinaryTranslator implements CpuEngine {
     const gens = cpu.memory.codeGeneration;
     if (this.chainStateCount === 0 || !this.isChainState(this.chainStateSlot)) {
       this.chainStateSlot = this.chainState();
-      this.chainStamp = this.chainEpoch * CHAIN_STATES + this.chainStateSlot;
+      this.restamp();
     }
     let stamp = this.chainStamp;
     let prev: BtBlock | undefined;
@@ -688,6 +690,11 @@ export class BinaryTranslator implements CpuEngine {
   /** Every chained link goes (links are checked against the stamp); returns the new stamp. */
   private newChainEpoch(): number {
     this.bumpChainEpoch();
+    return this.restamp();
+  }
+
+  /** chainStamp from the epoch and the current CS state's slot; returns it. */
+  private restamp(): number {
     this.chainStamp = this.chainEpoch * CHAIN_STATES + this.chainStateSlot;
     return this.chainStamp;
   }
@@ -1042,7 +1049,7 @@ export class BinaryTranslator implements CpuEngine {
     const linPage = lin & ~0xfff;
     if (cpu.cr0 >= 0) return linPage >>> 0;
     const e = (linPage >>> 12) & (FETCH_ENTRIES - 1);
-    return this.fetchTag[e] === (linPage | (cpu.cpl === 3 ? 2 : 0)) ? this.fetchPage[e]! >>> 0 : -1;
+    return this.fetchTag[e] === fetchTag(cpu, linPage) ? this.fetchPage[e]! >>> 0 : -1;
   }
 
   /** Find or decode the block at CS:eip (interpreter.ts lookup, plus the EIP of the translation). */
@@ -1056,7 +1063,7 @@ export class BinaryTranslator implements CpuEngine {
       this.fetchWasGlobal = true; // no paging: nothing but a CR0 write changes it
     } else {
       const user = cpu.cpl === 3;
-      const tag = linPage | (user ? 2 : 0);
+      const tag = fetchTag(cpu, linPage);
       const e = (linPage >>> 12) & (FETCH_ENTRIES - 1);
       if (this.fetchTag[e] === tag) {
         physPage = this.fetchPage[e]! >>> 0;
