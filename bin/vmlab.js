@@ -1,17 +1,44 @@
 #!/usr/bin/env node
 // The vmlab command: runs the compiled CLI (build it with `npm run build`).
+//
+// vmlab runs under a few Node options (dist/src/machine/node-flags.js says which and why:
+// V8's inlining budget, and its compiler thread pool, which Node sizes at start-up only).
+// When they are missing, this script starts itself again with them, passes the terminal
+// through and ends as the second process ends. VMLAB_NO_RESPAWN=1 keeps the first process
+// (a wrapper that sets the options itself, or a debugger).
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import v8 from "node:v8";
 
-// The interpreter's hot loop is one large function: a bigger cumulative inlining budget lets
-// V8 inline its instruction helpers (about +10% MIPS). Must run before that code is compiled.
-v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=4000");
-
-const main = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "src", "cli", "main.js");
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "src");
+const main = join(dist, "cli", "main.js");
 if (!existsSync(main)) {
   process.stderr.write("vmlab: not built yet; run `npm install && npm run build` in the vmlab folder first\n");
   process.exit(2);
 }
-await import(main);
+const flags = await import(pathToFileURL(join(dist, "machine", "node-flags.js")).href);
+
+if (!flags.hasVmlabNodeFlags() && process.env.VMLAB_NO_RESPAWN !== "1") {
+  const args = [...flags.vmlabNodeFlags(), ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+  const child = spawn(process.execPath, args, { stdio: "inherit" });
+  // Ctrl-C reaches both processes (one process group); the second one decides what it means.
+  process.on("SIGINT", () => {});
+  for (const sig of ["SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  child.on("error", (e) => {
+    process.stderr.write(`vmlab: cannot start ${process.execPath}: ${e.message}\n`);
+    process.exit(2);
+  });
+  child.on("exit", (code, signal) => {
+    if (signal !== null) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+} else {
+  // Must run before the interpreter's code is compiled (a no-op when the option was given).
+  v8.setFlagsFromString(flags.INLINE_BUDGET_FLAG);
+  await import(pathToFileURL(main).href);
+}

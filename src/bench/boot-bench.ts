@@ -25,6 +25,7 @@ import {
   parseCpio,
 } from "../images/index.js";
 import type { TimeMode } from "../machine/machine.js";
+import { vmlabNodeFlags } from "../machine/node-flags.js";
 import type { BootChildConfig, Engine } from "./boot-child.js";
 import { type BootRun, runChildBoot, type WatchOptions } from "./boot-run.js";
 import { INIT_STARTED_LINE, KERNEL_RUN_INIT_LINE } from "./console-watch.js";
@@ -166,10 +167,10 @@ export function bootCmdline(
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./boot-child.js", import.meta.url));
 /**
- * V8 flags of a vmlab child: the ones bin/vmlab.js sets, so that a benchmarked boot runs
- * the engine as `vmlab run` does (the interpreter's inlining budget, see bin/vmlab.js).
+ * Node options of a vmlab child: the ones `vmlab run` runs under (machine/node-flags.ts), so
+ * that a benchmarked boot runs the engine as `vmlab run` does.
  */
-export const VMLAB_NODE_FLAGS: readonly string[] = ["--max-inlined-bytecode-size-cumulative=4000"];
+export const VMLAB_NODE_FLAGS: readonly string[] = vmlabNodeFlags();
 
 /** Boots once in vmlab in a child process (boot-child.ts). */
 export function runVmlabBoot(

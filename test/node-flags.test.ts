@@ -1,0 +1,50 @@
+// The Node options vmlab runs under (machine/node-flags.ts), and bin/vmlab.js starting itself
+// again with them: the second process's output and exit status pass through.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import {
+  compilerPoolSize,
+  hasVmlabNodeFlags,
+  INLINE_BUDGET_FLAG,
+  vmlabNodeFlags,
+} from "../src/machine/node-flags.js";
+import { REPO_ROOT } from "./repo-root.js";
+
+test("the compiler pool leaves one core to the VM thread, and keeps at least one thread", () => {
+  assert.equal(compilerPoolSize(1), 1);
+  assert.equal(compilerPoolSize(2), 1);
+  assert.equal(compilerPoolSize(8), 7);
+  assert.deepEqual(vmlabNodeFlags(2), [INLINE_BUDGET_FLAG, "--v8-pool-size=1"]);
+});
+
+test("a process counts as started with vmlab's options only when its pool size was given", () => {
+  assert.equal(hasVmlabNodeFlags([]), false);
+  assert.equal(hasVmlabNodeFlags([INLINE_BUDGET_FLAG]), false);
+  assert.equal(hasVmlabNodeFlags(["--v8-pool-size=3"]), true);
+  assert.equal(hasVmlabNodeFlags(["--v8-pool-size", "3"]), true);
+  assert.equal(hasVmlabNodeFlags(["--v8-pool-size-x=3"]), false);
+});
+
+function vmlab(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "vmlab.js"), ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+test("bin/vmlab.js, started again with its options, passes the output and exit status through", () => {
+  const version = vmlab(["--version"]);
+  assert.equal(version.status, 0, version.out);
+  assert.match(version.out, /^\d+\.\d+\.\d+\n$/);
+  const bad = vmlab(["run", "--no-such-option"]);
+  assert.equal(bad.status, 1, bad.out);
+  assert.match(bad.out, /unknown option '--no-such-option'/);
+  // The same without the second process.
+  const direct = vmlab(["run", "--no-such-option"], { VMLAB_NO_RESPAWN: "1" });
+  assert.equal(direct.status, 1, direct.out);
+  assert.equal(direct.out, bad.out);
+});
