@@ -21,6 +21,19 @@ import type { ExitHandler } from "../vmm/exit.js";
 import { VmExit } from "../vmm/exit.js";
 import type { FaultSink } from "./fault.js";
 
+/**
+ * The initial value of a number field that will hold values beyond the small integers (31
+ * bits and sign): EIPs and linear addresses of 2^31 and above (a Linux kernel's), counts past
+ * 2^31. Zero as a double: -0 is not a small integer. V8 picks a field's representation from
+ * the first value stored. A field started at 0 is a small-integer field, and the first larger
+ * value turns it into a double field, which gives the object a new hidden class and
+ * deoptimises every optimised function that had seen the old one ("wrong map"). A Cpu's
+ * eip, insnEip, instructionsRetired and iRepBudget did that during a boot, and with them
+ * BtBlock.eip: about 100 deoptimisations. The constructor then stores +0, which leaves a
+ * double field a double field.
+ */
+export const DOUBLE_FIELD = -0;
+
 export const ES = 0;
 export const CS = 1;
 export const SS = 2;
@@ -163,8 +176,8 @@ export class Cpu implements FaultSink {
   readonly regs: Int32Array;
   readonly reg16: Uint16Array;
   readonly reg8: Uint8Array;
-  /** Offset of the next instruction within CS. */
-  eip = 0;
+  /** Offset of the next instruction within CS (a double field: DOUBLE_FIELD). */
+  eip = DOUBLE_FIELD;
 
   /**
    * EFLAGS. The interpreter may keep the arithmetic flags lazily; everyone else reads
@@ -232,7 +245,7 @@ export class Cpu implements FaultSink {
    */
   interruptShadow = 0;
   /** Instructions retired since reset (the deterministic clock counts these). */
-  instructionsRetired = 0;
+  instructionsRetired = DOUBLE_FIELD;
 
   // ---- the exception being raised (written by fault.raise) ---------------------------
   faultVector = -1;
@@ -285,17 +298,17 @@ export class Cpu implements FaultSink {
   tlbDropCount = 0;
   tlbDropBase = 0;
   /** EIP and ESP at the start of the current instruction (precise exceptions). */
-  insnEip = 0;
+  insnEip = DOUBLE_FIELD;
   insnEsp = 0;
   /** Set to make the interpreter's inner loop return to its outer loop after this instruction. */
   iBreak = false;
   /** Set by requestStop(). */
   iStop = false;
   /** Instructions a REP string instruction may still run before it must yield. */
-  iRepBudget = 0;
+  iRepBudget = DOUBLE_FIELD;
   /** Physical address of the current read-modify-write operand, -1 for the slow path. */
   rmwPhys = 0;
-  rmwOff = 0;
+  rmwOff = DOUBLE_FIELD;
   rmwSeg = 0;
   /** When set, RDTSC leaves the engine as an RDTSC exit (VT-x "RDTSC exiting"). */
   rdtscExiting = false;
@@ -315,6 +328,12 @@ export class Cpu implements FaultSink {
     this.reg8 = new Uint8Array(memory.buffer, at, 32);
     this.memory = memory;
     this.exitHandler = exitHandler;
+    // Zero, in the double fields DOUBLE_FIELD made.
+    this.eip = 0;
+    this.insnEip = 0;
+    this.instructionsRetired = 0;
+    this.iRepBudget = 0;
+    this.rmwOff = 0;
   }
 
   // ---- small helpers everyone uses ---------------------------------------------------

@@ -5,6 +5,7 @@
  * Latencies are in nanoseconds of host time spent in the monitor's handler.
  */
 
+import { DOUBLE_FIELD } from "../cpu/cpu.js";
 import { EXIT_REASON_SLOTS, exitReasonName } from "./exit-reason.js";
 
 /** Samples kept per reason (reservoir sampling, Vitter's algorithm R). */
@@ -12,13 +13,19 @@ export const SAMPLE_RESERVOIR = 1024;
 
 export class LatencyAggregate {
   count = 0;
-  mean = 0;
+  // Double fields from the start (cpu.ts DOUBLE_FIELD): the first fractional mean would
+  // otherwise change the hidden class of every aggregate.
+  mean = DOUBLE_FIELD;
   /** Sum of squared deviations (Welford's M2). */
-  private m2 = 0;
+  private m2 = DOUBLE_FIELD;
   min = Number.POSITIVE_INFINITY;
-  max = 0;
+  max = DOUBLE_FIELD;
   readonly samples = new Float64Array(SAMPLE_RESERVOIR);
   private rng = 0x2545f491;
+
+  constructor() {
+    this.reset();
+  }
 
   add(ns: number): void {
     const n = ++this.count;

@@ -41,7 +41,7 @@ import { setFlagsFromString } from "node:v8";
 import type { CpuEngine, StopReasonCode } from "../../vmm/engine.js";
 import { StopReason } from "../../vmm/engine.js";
 import { ExitReason } from "../../vmm/exit-reason.js";
-import { Access, type Cpu, CS, Flag, TLB_DROP_NON_GLOBAL } from "../cpu.js";
+import { Access, type Cpu, CS, DOUBLE_FIELD, Flag, TLB_DROP_NON_GLOBAL } from "../cpu.js";
 import { CPU_FAULT, raise } from "../fault.js";
 import {
   decode,
@@ -220,8 +220,8 @@ export class BtBlock {
   globalB = false;
   d32 = 0;
   bytes = 0;
-  /** The EIP the translation was made for (its instruction addresses are constants). */
-  eip = 0;
+  /** The EIP the translation was made for (its instruction addresses are constants); set by build. */
+  eip = DOUBLE_FIELD;
   bound = false;
   /** Waiting in the wasm backend's compile queue (translateWasmRegion). */
   queued = false;
