@@ -15,6 +15,7 @@ import {
   type PortBackendStats,
   SwitchPortBackend,
 } from "../net/index.js";
+import { warmUpTranslator } from "./jit-warm-up.js";
 import { Machine, type RunResult } from "./machine.js";
 import type { NicConfig } from "./nics.js";
 import { buildStatsReport } from "./stats-report.js";
@@ -132,6 +133,9 @@ async function main(): Promise<VmThreadResult> {
       mac: n.mac,
       mitigation: n.mitigation,
     }));
+    // V8's feedback for the translator's cold path (jit-warm-up.ts), before the guest runs.
+    if (config.engine === "bt")
+      warmUpTranslator(config.translator !== undefined ? { translator: config.translator } : {});
     const m = new Machine({
       memoryMiB: config.memoryMiB,
       time: config.time,
