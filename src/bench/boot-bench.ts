@@ -294,7 +294,7 @@ export function formatNotes(report: BootBenchReport): string {
         : ""),
     `"done" = /init's "${report.doneMarker} 0" line; times are host seconds from the start (vmlab: before loadLinux; qemu: process spawn; v86: before the emulator is created)`,
     "figures: median (min-max) over the runs that reached that point; qemu instruction counts are '-' (-icount would change its timing)",
-    "host load s: vmlab's loadLinux (vmlinux: host-side decompression), v86's set-up until it starts the CPU; MIPS: instructions over the run after that",
+    "host load s: vmlab's JIT warm-up (--cpu bt) and loadLinux (vmlinux: host-side decompression), v86's set-up until it starts the CPU; MIPS: instructions over the run after that",
     "vs qemu, vs v86: this row's median time / the reference row's median time (below 1: faster than the reference); compare vmlab's decompressor rows, which boot as QEMU and v86 do",
   ];
   if (report.qemu !== null && "missing" in report.qemu) notes.push(`qemu: ${report.qemu.missing}`);
