@@ -3,7 +3,7 @@
 // (cold-runner.ts), so a kind added there without a line in the program fails here.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { BtBlock, TranslationStats } from "../src/cpu/bt/translator.js";
+import type { BtBlock } from "../src/cpu/bt/translator.js";
 import { warmUpTranslator } from "../src/machine/jit-warm-up.js";
 import { StopReason } from "../src/vmm/engine.js";
 
@@ -15,7 +15,7 @@ test("the warm-up program runs its passes on the cold path without a fault, once
   assert.ok(r !== undefined);
   assert.equal(r.shutdown, false);
   assert.equal(r.stop, StopReason.BUDGET);
-  assert.ok(r.passes >= 6, `passes: ${r.passes}`);
+  assert.ok(r.passes >= 15, `passes: ${r.passes}`);
   // Every pass retires the same instructions: the budget ends inside pass passes+1.
   assert.ok(r.instructions >= r.passes * 1500, `instructions: ${r.instructions}`);
 
@@ -28,10 +28,6 @@ test("the warm-up program runs its passes on the cold path without a fault, once
     for (let k = 0; k < b.n; k++) seen.add(b.code[b.codeOff + k * 4]! & 63);
   }
   assert.equal(translated, 0, "the warm-up runs cold: nothing translated");
-  // Its store into its own code invalidated blocks once per pass at least.
-  const stats = (r.engine as unknown as { translationStats(): TranslationStats }).translationStats();
-  assert.ok(stats.invalidations >= r.passes, `invalidations: ${stats.invalidations}`);
-  assert.equal(stats.blocksTranslated, 0);
   const missing = [];
   for (let kind = 1; kind <= LAST_PACKED_KIND; kind++) if (!seen.has(kind)) missing.push(kind);
   assert.deepEqual(missing, [], "packed kinds the program does not reach");

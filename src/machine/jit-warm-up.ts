@@ -1,12 +1,11 @@
 /**
  * A warm-up of V8's feedback for the binary translator's cold path, run once per process
- * before the guest starts, by `vmlab run`'s VM worker (vm-worker.ts) and the boot bench's
- * child (bench/boot-child.ts) when the engine is `bt`.
+ * before the guest starts (MachineOptions.warmUp).
  *
  * Why: V8 optimises a function from the types it has seen, and an operation that has never
  * run (a case of the cold loop's switch, a condition code `condition` was never asked for, a
  * shift count form) becomes a deoptimisation point. A boot reaches such code for the first
- * time seconds in, and each time the cold loop (runPacked, a large function with its helpers
+ * time minutes in, and each time the cold loop (runPacked, a large function with its helpers
  * inlined) drops back to V8's baseline code until it is optimised again, behind the
  * translator's own WebAssembly compiles on the compiler thread. Two deterministic boots in one
  * process took 15.2 s and then 12.3 s: the second ran on warm feedback.
@@ -15,10 +14,8 @@
  * hidden class) runs a generated program through the translator's cold path, under paging,
  * at kernel-like addresses (2^31 and above): every packed instruction kind in its register
  * and memory forms, every condition code after every kind of flag-setting instruction (as
- * Jcc, SETcc and CMOVcc), accesses that cross a page, a few common handler-run instructions,
- * a block with two successors, a block across a page, INVLPG, MOV CR3 and a store into its
- * own code. Nothing of it touches the real machine: the guest sees nothing. Measured: deopts
- * in a deterministic boot 125 to 78 (the cold loop's 13 to 3), ~0.15 s of warm-up.
+ * Jcc, SETcc and CMOVcc), accesses that cross a page, and a few common handler-run
+ * instructions. Nothing of it touches the real machine: the guest sees nothing.
  */
 
 import { CR0, CR4 } from "../cpu/cpu.js";
@@ -32,7 +29,7 @@ const CODE = 0x10000;
 const DATA = 0x80000;
 const STACK_TOP = 0xf0000;
 /** Passes over the program: enough for every operation to collect feedback a few times. */
-const PASSES = 8;
+const PASSES = 20;
 
 /** A little x86 assembler for the program below (32-bit code, the encodings of SDM Vol. 2). */
 class Emitter {
@@ -196,31 +193,6 @@ export function warmUpProgram(): Uint8Array {
   e.b(0xf3, 0xa4); // rep movsb
   e.b(0xa5, 0xab, 0xa4, 0xaa); // movsd, stosd, movsb, stosb
   e.b(0xfc); // cld
-  // A block with two successors that alternate by pass (the chain's second link).
-  e.b(0x8b).mem(EAX, 0, 0x40); // mov eax, [ebx+0x40]: the pass counter
-  e.b(0xa8, 1); // test al, 1
-  e.b(0x74, 1); // jz +1
-  const nop = e.bytes.length;
-  e.b(0x90); // nop: a block of its own on odd passes
-  e.b(0x40); // inc eax
-  // A block across a page boundary: register moves up to and past the next 4 KiB boundary.
-  let to = e.bytes.length + 5;
-  while ((to + 24) % 4096 !== 0) to++;
-  const gap = to - (e.bytes.length + 5);
-  e.b(0xe9).d32(gap); // jmp over the gap (never run)
-  while (e.bytes.length < to) e.b(0xcc);
-  for (let k = 0; k < 20; k++) e.b(0x8b).rr(EAX, EDX); // mov eax, edx (2 bytes each)
-  e.b(0xeb, 0); // jmp +0: the block ends on the second page
-  // INVLPG and a MOV to CR3: the translator drops only what they invalidate (the exits go
-  // to the throwaway machine's monitor).
-  e.b(0x0f, 0x01).mem(7, 0); // invlpg [ebx+8]
-  movImm(EAX, PAGE_DIR);
-  e.b(0x0f, 0x22).rr(3, EAX); // mov cr3, eax
-  // A store into the code (the same byte again): the page's blocks are invalidated and
-  // decoded again, as after a kernel's self-modifying code.
-  e.b(0xc6, 0x05)
-    .d32(KERNEL_BASE + CODE + nop)
-    .b(0x90); // mov byte [nop], 0x90
   // Back to the start.
   const back = -(e.bytes.length + 5);
   e.b(0xe9).d32(back);
@@ -256,10 +228,9 @@ export function warmUpTranslator(options: Pick<MachineOptions, "translator">): W
   });
   const cpu = m.cpu;
   const ram = new DataView(m.memory.buffer);
-  // Page directory: 4 MiB pages, 0 and KERNEL_BASE both mapped to physical 0 (SDM Vol. 3A
-  // 4.3), global (G, with CR4.PGE) as a kernel's are, so chained links survive the MOV CR3.
-  ram.setUint32(PAGE_DIR, 0x183, true);
-  ram.setUint32(PAGE_DIR + (KERNEL_BASE >>> 22) * 4, 0x183, true);
+  // Page directory: 4 MiB pages, 0 and KERNEL_BASE both mapped to physical 0 (SDM Vol. 3A 4.3).
+  ram.setUint32(PAGE_DIR, 0x83, true);
+  ram.setUint32(PAGE_DIR + (KERNEL_BASE >>> 22) * 4, 0x83, true);
   const program = warmUpProgram();
   new Uint8Array(m.memory.buffer, CODE, program.length).set(program);
   // Flat 32-bit protected mode, CPL 0, paging on.
@@ -269,12 +240,12 @@ export function warmUpTranslator(options: Pick<MachineOptions, "translator">): W
     cpu.segAccess[s] = s === 1 ? 0xcf9b : 0xcf93;
   }
   cpu.cr3 = PAGE_DIR;
-  cpu.cr4 |= CR4.PSE | CR4.PGE;
+  cpu.cr4 |= CR4.PSE;
   cpu.cr0 = cpu.cr0 | CR0.PG | CR0.PE | 0;
   cpu.tlbEpoch = (cpu.tlbEpoch + 1) | 0;
   cpu.regs[4] = (KERNEL_BASE + STACK_TOP) | 0;
   cpu.eip = KERNEL_BASE + CODE;
-  // About PASSES passes (a pass retires about 2 100 instructions).
+  // About PASSES passes (a pass retires about 2 400 instructions).
   const stop = m.engine.run(PASSES * 2400);
   return {
     passes: ram.getUint32(DATA + 0x40, true),
