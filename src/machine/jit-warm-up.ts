@@ -23,7 +23,8 @@
  * it was not kept.
  */
 
-import { CR0, CR4 } from "../cpu/cpu.js";
+import { applyEntryState, protectedModeEntry } from "../boot/entry.js";
+import { CR0, CR4, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP } from "../cpu/cpu.js";
 import type { CpuEngine } from "../vmm/engine.js";
 import { Machine, type MachineOptions } from "./machine.js";
 
@@ -56,14 +57,6 @@ class Emitter {
     return this.b(0x80 | (reg << 3) | 4, (2 << 6) | (1 << 3) | 3).d32(disp);
   }
 }
-
-const EAX = 0;
-const ECX = 1;
-const EDX = 2;
-const EBX = 3;
-const EBP = 5;
-const ESI = 6;
-const EDI = 7;
 
 /** The program at linear KERNEL_BASE + CODE: one pass, ending in a jump back to its start. */
 export function warmUpProgram(): Uint8Array {
@@ -169,7 +162,7 @@ export function warmUpProgram(): Uint8Array {
     e.b(0xff)
       .mem(6, form)
       .b(0x58 + EAX); // push dword [m]; pop eax
-    e.b(0x55).b(0x8b).rr(EBP, 4).b(0x83).rr(5, 4).b(16).b(0xc9); // push ebp; mov ebp, esp; sub esp, 16; leave
+    e.b(0x55).b(0x8b).rr(EBP, ESP).b(0x83).rr(5, ESP).b(16).b(0xc9); // push ebp; mov ebp, esp; sub esp, 16; leave
     e.b(0x90); // nop
     e.b(0x0f, 0xaf).mem(EAX, form); // imul eax, [m]
     e.b(0xf7).rr(4, EDX); // mul edx
@@ -238,18 +231,12 @@ export function warmUpTranslator(options: Pick<MachineOptions, "translator">): W
   ram.setUint32(PAGE_DIR + (KERNEL_BASE >>> 22) * 4, 0x83, true);
   const program = warmUpProgram();
   new Uint8Array(m.memory.buffer, CODE, program.length).set(program);
-  // Flat 32-bit protected mode, CPL 0, paging on.
-  for (let s = 0; s < 6; s++) {
-    cpu.segBase[s] = 0;
-    cpu.segLimit[s] = -1;
-    cpu.segAccess[s] = s === 1 ? 0xcf9b : 0xcf93;
-  }
+  // Flat 32-bit protected mode at CPL 0, as the boot protocol enters a kernel, then paging on.
+  applyEntryState(cpu, protectedModeEntry(KERNEL_BASE + CODE, 0, 0, KERNEL_BASE + STACK_TOP));
   cpu.cr3 = PAGE_DIR;
   cpu.cr4 |= CR4.PSE;
-  cpu.cr0 = cpu.cr0 | CR0.PG | CR0.PE | 0;
+  cpu.cr0 = cpu.cr0 | CR0.PG | 0;
   cpu.tlbEpoch = (cpu.tlbEpoch + 1) | 0;
-  cpu.regs[4] = (KERNEL_BASE + STACK_TOP) | 0;
-  cpu.eip = KERNEL_BASE + CODE;
   // About PASSES passes (a pass retires about 2 400 instructions).
   const stop = m.engine.run(PASSES * 2400);
   return {
