@@ -81,7 +81,7 @@ export function registerRunCommand(program: Command): void {
     .addOption(
       new Option(
         "--bt-hot <n>",
-        "block entries before --cpu bt translates a block (default 20000 for wasm, 50000 for js)",
+        "block entries before --cpu bt translates a block, a block of n instructions counting max(1, n/4) per entry (default 20000 for wasm, 50000 for js)",
       ).argParser(integerOption("--bt-hot", 0, 1e12)),
     )
     .addOption(

@@ -27,8 +27,9 @@
  *
  * Cold code is not worth translating (a translation costs ~50-100 us of V8 parsing and
  * compiling): a block runs through the interpreter's handlers until it has been entered
- * `hotThreshold` times. A budget tail (a block longer than the instructions left in the
- * slice) and single steps (interrupt shadow, TF) run the same handlers, or, with
+ * `hotThreshold` times, long blocks counting more (HOT_WEIGHT_SHIFT). A budget tail (a
+ * block longer than the instructions left in the slice) and single steps (interrupt shadow,
+ * TF) run the same handlers, or, with
  * `translateTails`, a counted variant of the translation (used by the differential tests so
  * that every instruction form is exercised translated even with a budget of 1).
  *
@@ -121,16 +122,11 @@ function cacheSet(phys: number): number {
   return (Math.imul(phys, 0x9e3779b1) >>> (32 - CACHE_BITS)) & ~1;
 }
 /**
- * Block entries before a block is translated. A translation costs V8 ~0.1 ms to parse and,
- * once hot, ~1-4 ms of optimising compilation (on a background thread); until then it runs
- * in V8's bytecode interpreter, slower than the cold loop. Measured on a Debian boot: at 200
- * and 2000 slower than the interpreter; at 5000-20000 ~3-5% less main-thread CPU but 20-45%
- * more total CPU (V8's background compiles), which a loaded 2-core machine pays in wall time;
- * at 50000 about even on both. The bench guest's loops are hot at any threshold.
- */
-/**
- * Block entries before translation. A JavaScript translation pays for V8's compile and
- * tier-up only on the hottest code; a wasm one (compiled in batches by the baseline
+ * Block entries before translation (`hotThreshold`), each entry weighted by the block's
+ * length (HOT_WEIGHT_SHIFT). A JavaScript translation pays for V8's compile and tier-up only
+ * on the hottest code (measured on a Debian boot: at 200 and 2000 entries slower than the
+ * interpreter, at 5000-20000 ~3-5% less main-thread CPU but 20-45% more total CPU in V8's
+ * background compiles, at 50000 about even); a wasm one (compiled in batches by the baseline
  * compiler) already pays at a lower count (measured: scratch A/B of the decompressor boot).
  */
 const DEFAULT_HOT = 50_000;
@@ -169,6 +165,17 @@ export class Region {
 const WASM_BATCH = 32;
 /** ...or fewer, once a queued block has had this many more entries. */
 const WASM_WAIT = 2000;
+/**
+ * A block of n instructions adds max(1, n >> HOT_WEIGHT_SHIFT) to its entry count: a cold
+ * entry costs about in proportion to its instructions, and a translation's fixed costs
+ * (region entry, dispatch) weigh less on a long block. A Debian boot calls the kernel's
+ * blake2s_compress_generic (72 blocks, most of 32 instructions) ~16 K times, just short of
+ * 20 000 entries per block, so its 34 M instructions all ran cold. Weighted (a 32-instruction
+ * block is hot after 2 500 entries): cold block entries 33.9 M -> 25.9 M, boots faster in 7
+ * of 10 sequential pairs (median B/A 0.94); a shift of 1 (hot after 1 250) translated 30%
+ * more regions and was slower, one of 3 (5 000) about even.
+ */
+const HOT_WEIGHT_SHIFT = 2;
 
 /** A region member as it was when queued for the wasm backend (its records, its code generation). */
 interface QueuedMember {
@@ -208,8 +215,10 @@ export class BtBlock {
   n = 0;
   /** The region translation entered at this block, and that region. */
   fn: BlockFn | undefined = undefined;
-  /** Entries so far (hotness). */
+  /** Entries so far, each weighted by `weight` (hotness). */
   hits = 0;
+  /** What one entry adds to `hits`: 1, more for a long block (HOT_WEIGHT_SHIFT). */
+  weight = 1;
   /** Decoded records; replaced, not reused, once a translation has bound them. */
   insns: Insn[] = [];
   /** The records packed for the cold loop (cold-runner.ts): an arena, the offset, the room. */
@@ -669,7 +678,7 @@ export class BinaryTranslator implements CpuEngine {
       const n = b.n;
       if (n <= left) {
         let fn = b.fn;
-        if (fn === undefined && b.phys >= 0 && ++b.hits > this.hot) fn = this.translateRegion(b);
+        if (fn === undefined && b.phys >= 0 && (b.hits += b.weight) > this.hot) fn = this.translateRegion(b);
         cpu.iRepBudget = left - n + 1;
         if (fn !== undefined) {
           this.cacheHits++;
@@ -1195,6 +1204,7 @@ export class BinaryTranslator implements CpuEngine {
     }
     b.bytes = (pos - eip) >>> 0;
     b.d32 = d32;
+    b.weight = Math.max(1, b.n >> HOT_WEIGHT_SHIFT);
     if (b.codeRoom < b.n) {
       b.codeOff = this.arena.reserve(b.n);
       b.code = this.arena.code;
