@@ -1,13 +1,16 @@
-// The Node options vmlab runs under (machine/node-flags.ts), and bin/vmlab.js starting itself
-// again with them: the second process's output and exit status pass through.
+// The Node options and environment vmlab runs under (machine/node-flags.ts), and bin/vmlab.js
+// starting itself again with them: the second process's output and exit status pass through.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
   compilerPoolSize,
+  hasVmlabEnv,
   hasVmlabNodeFlags,
   INLINE_BUDGET_FLAG,
+  MALLOC_ENV,
+  vmlabEnv,
   vmlabNodeFlags,
 } from "../src/machine/node-flags.js";
 import { REPO_ROOT } from "./repo-root.js";
@@ -47,4 +50,32 @@ test("bin/vmlab.js, started again with its options, passes the output and exit s
   const direct = vmlab(["run", "--no-such-option"], { VMLAB_NO_RESPAWN: "1" });
   assert.equal(direct.status, 1, direct.out);
   assert.equal(direct.out, bad.out);
+});
+
+test("vmlab's malloc settings fill in what the environment lacks and keep what it sets", () => {
+  const env = vmlabEnv({ PATH: "/bin", MALLOC_TOP_PAD_: "4096" });
+  assert.equal(env.PATH, "/bin");
+  assert.equal(env.MALLOC_TOP_PAD_, "4096");
+  assert.equal(env.MALLOC_MMAP_THRESHOLD_, MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
+  assert.equal(env.MALLOC_TRIM_THRESHOLD_, MALLOC_ENV.MALLOC_TRIM_THRESHOLD_);
+  assert.equal(hasVmlabEnv(env), true);
+  assert.equal(hasVmlabEnv({ MALLOC_TOP_PAD_: "4096" }), false);
+});
+
+test("bin/vmlab.js's second process runs with the malloc settings, the first without", () => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(MALLOC_ENV)) delete env[k];
+  // A preload that both processes run (the first passes its Node options on to the second).
+  const probe = 'data:text/javascript,process.stderr.write("pad=" + process.env.MALLOC_TOP_PAD_ + "\\n")';
+  const r = spawnSync(
+    process.execPath,
+    [`--import=${probe}`, join(REPO_ROOT, "bin", "vmlab.js"), "--version"],
+    {
+      encoding: "utf8",
+      timeout: 60_000,
+      env,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stderr.trim().split("\n"), ["pad=undefined", `pad=${MALLOC_ENV.MALLOC_TOP_PAD_}`]);
 });

@@ -11,6 +11,7 @@
  */
 
 import { spawn } from "node:child_process";
+import { vmlabEnv } from "../machine/node-flags.js";
 import { ConsoleWatch, type Stage, type StageHit } from "./console-watch.js";
 
 /** ok: the command ran and /init reported status 0. timeout: the time limit hit first. crashed: anything else. */
@@ -110,8 +111,11 @@ export function runChildBoot(
 ): Promise<BootRun> {
   return new Promise((resolve) => {
     const t0 = performance.now();
+    // Both Node children (vmlab's and v86's) get vmlab's malloc settings (node-flags.ts), so
+    // the two run under the same allocator.
     const child = spawn(process.execPath, [...nodeArgs, script, JSON.stringify(config)], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: vmlabEnv(),
     });
     let loadSeconds: number | undefined;
     const stages: { init?: StageHit; done?: StageHit; panic?: StageHit } = {};
