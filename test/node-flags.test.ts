@@ -53,20 +53,20 @@ test("bin/vmlab.js, started again with its options, passes the output and exit s
 });
 
 test("vmlab's malloc settings fill in what the environment lacks and keep what it sets", () => {
-  const env = vmlabEnv({ PATH: "/bin", MALLOC_TOP_PAD_: "4096" });
+  const env = vmlabEnv({ PATH: "/bin", MALLOC_MMAP_THRESHOLD_: "4096" });
   assert.equal(env.PATH, "/bin");
-  assert.equal(env.MALLOC_TOP_PAD_, "4096");
-  assert.equal(env.MALLOC_MMAP_THRESHOLD_, MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
+  assert.equal(env.MALLOC_MMAP_THRESHOLD_, "4096");
   assert.equal(env.MALLOC_TRIM_THRESHOLD_, MALLOC_ENV.MALLOC_TRIM_THRESHOLD_);
   assert.equal(hasVmlabEnv(env), true);
-  assert.equal(hasVmlabEnv({ MALLOC_TOP_PAD_: "4096" }), false);
+  assert.equal(hasVmlabEnv({ MALLOC_MMAP_THRESHOLD_: "4096" }), false);
 });
 
 test("bin/vmlab.js's second process runs with the malloc settings, the first without", () => {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(MALLOC_ENV)) delete env[k];
   // A preload that both processes run (the first passes its Node options on to the second).
-  const probe = 'data:text/javascript,process.stderr.write("pad=" + process.env.MALLOC_TOP_PAD_ + "\\n")';
+  const probe =
+    'data:text/javascript,process.stderr.write("pad=" + process.env.MALLOC_TRIM_THRESHOLD_ + "\\n")';
   const r = spawnSync(
     process.execPath,
     [`--import=${probe}`, join(REPO_ROOT, "bin", "vmlab.js"), "--version"],
@@ -77,5 +77,8 @@ test("bin/vmlab.js's second process runs with the malloc settings, the first wit
     },
   );
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.stderr.trim().split("\n"), ["pad=undefined", `pad=${MALLOC_ENV.MALLOC_TOP_PAD_}`]);
+  assert.deepEqual(r.stderr.trim().split("\n"), [
+    "pad=undefined",
+    `pad=${MALLOC_ENV.MALLOC_TRIM_THRESHOLD_}`,
+  ]);
 });

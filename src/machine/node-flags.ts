@@ -11,13 +11,14 @@
  *    decompressor ran ~7% faster with a pool of 1 (17.0 s and 18.7 s against 18.3 s and
  *    20.1 s, alternate runs). The pool gets the cores the VM thread leaves, at least one.
  *  - glibc's malloc (read from the environment at start-up, so also set by bin/vmlab.js's
- *    second process): V8's optimising compiler allocates its zones with malloc, in chunks
- *    above glibc's mmap threshold, which it maps and unmaps again for every function, and
- *    freed heap memory above the trim threshold goes back to the kernel; every page of it
- *    touched again is a page fault, and page faults are dear in a VM guest such as this
- *    machine. With the chunks kept in the heap (MALLOC_ENV) a deterministic --cpu bt boot
- *    took 82 K minor faults instead of 235-270 K, 0.75 s of system time instead of 1.6-2.1 s,
- *    and 5% less wall time (median of 7 sequential pairs, 0.91-0.99), for 18 MB more RSS.
+ *    second process): V8 allocates and frees with malloc at a high rate (its compilers'
+ *    zones among others), and glibc hands freed memory at the top of its heap back to the
+ *    kernel past the trim threshold (128 KiB, then adjusted); each page of it touched again
+ *    is a page fault, and page faults are dear in a VM guest such as this machine. With the
+ *    memory kept (MALLOC_ENV) a deterministic --cpu bt boot took 79-82 K minor faults
+ *    instead of 225-270 K, 0.75 s of system time instead of 1.6-2.1 s, and 5% less wall time
+ *    (median of 7 sequential pairs, 0.91-0.99; measured with M_TOP_PAD 64 MiB as well),
+ *    for 7-18 MB more RSS.
  */
 
 import { availableParallelism } from "node:os";
@@ -35,11 +36,14 @@ export function vmlabNodeFlags(cores?: number): string[] {
   return [INLINE_BUDGET_FLAG, `${POOL_SIZE_OPTION}=${compilerPoolSize(cores)}`];
 }
 
-/** glibc malloc settings (mallopt(3) M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD). */
+/**
+ * glibc malloc settings (mallopt(3) M_TRIM_THRESHOLD, M_MMAP_THRESHOLD). The trim threshold
+ * is what cuts the faults (alone: 81 K); a fixed mmap threshold saved a little more CPU.
+ * M_TOP_PAD is left at its default: the fault count is the same without it.
+ */
 export const MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_MMAP_THRESHOLD_: String(32 << 20),
   MALLOC_TRIM_THRESHOLD_: String(1 << 30),
-  MALLOC_TOP_PAD_: String(64 << 20),
+  MALLOC_MMAP_THRESHOLD_: String(32 << 20),
 };
 
 /** The environment for a vmlab process: `env` with MALLOC_ENV's settings where it has none. */
