@@ -117,8 +117,8 @@ const MAX_BLOCK = 32;
  */
 const CACHE_BITS = 18;
 
-/** The first slot of the cache set `phys` belongs in (the other is the next slot). */
-function cacheSet(phys: number): number {
+/** The first slot of the cache set `phys` belongs in (the other is the next slot); exported for the tests. */
+export function cacheSet(phys: number): number {
   return (Math.imul(phys, 0x9e3779b1) >>> (32 - CACHE_BITS)) & ~1;
 }
 /**
