@@ -29,9 +29,9 @@
  * compiling): a block runs through the interpreter's handlers until it has been entered
  * `hotThreshold` times, long blocks counting more (HOT_WEIGHT_SHIFT). A budget tail (a
  * block longer than the instructions left in the slice) and single steps (interrupt shadow,
- * TF) run the same handlers, or, with
- * `translateTails`, a counted variant of the translation (used by the differential tests so
- * that every instruction form is exercised translated even with a budget of 1).
+ * TF) run the same handlers, or, with `translateTails`, a counted variant of the translation
+ * (used by the differential tests so that every instruction form is exercised translated
+ * even with a budget of 1).
  *
  * Adaptive retranslation (Adams & Agesen 3.3): an inline load or store that keeps reaching
  * MMIO (each time through the soft TLB's slow path and a VM exit) gets its block
@@ -215,10 +215,8 @@ export class BtBlock {
   n = 0;
   /** The region translation entered at this block, and that region. */
   fn: BlockFn | undefined = undefined;
-  /** Entries so far, each weighted by `weight` (hotness). */
+  /** Entries so far, a long block's weighted (HOT_WEIGHT_SHIFT): hotness. */
   hits = 0;
-  /** What one entry adds to `hits`: 1, more for a long block (HOT_WEIGHT_SHIFT). */
-  weight = 1;
   /** Decoded records; replaced, not reused, once a translation has bound them. */
   insns: Insn[] = [];
   /** The records packed for the cold loop (cold-runner.ts): an arena, the offset, the room. */
@@ -678,7 +676,8 @@ export class BinaryTranslator implements CpuEngine {
       const n = b.n;
       if (n <= left) {
         let fn = b.fn;
-        if (fn === undefined && b.phys >= 0 && (b.hits += b.weight) > this.hot) fn = this.translateRegion(b);
+        if (fn === undefined && b.phys >= 0 && (b.hits += n >> HOT_WEIGHT_SHIFT || 1) > this.hot)
+          fn = this.translateRegion(b);
         cpu.iRepBudget = left - n + 1;
         if (fn !== undefined) {
           this.cacheHits++;
@@ -1000,14 +999,11 @@ export class BinaryTranslator implements CpuEngine {
         if (physPage < 0) continue;
       }
       const phys = physPage + (lin & 0xfff);
-      const set = cacheSet(phys);
-      let m = this.blocks[set];
-      if (m === undefined || m.phys !== phys) m = this.blocks[set + 1];
+      const slot = this.slotOf(cacheSet(phys), phys, b.d32);
+      const m = slot < 0 ? undefined : this.blocks[slot];
       if (
         m === undefined ||
-        m.phys !== phys ||
         m.eip !== eip ||
-        m.d32 !== b.d32 ||
         m.page2 >= 0 ||
         gens[m.page] !== m.gen ||
         (m.fn === undefined && m.hits < minHits)
@@ -1107,19 +1103,14 @@ export class BinaryTranslator implements CpuEngine {
     const phys = physPage + (lin & 0xfff);
     const d32 = (cpu.segAccess[CS]! >> 14) & 1;
     const set = cacheSet(phys);
-    let slot = set;
-    let b = this.blocks[set];
-    if (b === undefined || b.phys !== phys || b.d32 !== d32) {
-      const other = this.blocks[set + 1];
-      if (other !== undefined && other.phys === phys && other.d32 === d32) {
-        slot = set + 1;
-        b = other;
-      } else if (b !== undefined && (other === undefined || other.hits < b.hits)) {
-        // A miss: the new block takes an empty slot, or the one of the set entered less.
-        slot = set + 1;
-        b = other;
-      }
+    let slot = this.slotOf(set, phys, d32);
+    if (slot < 0) {
+      // A miss: the new block takes an empty slot, or the one of the set entered less.
+      const first = this.blocks[set];
+      const second = this.blocks[set + 1];
+      slot = first === undefined || (second !== undefined && second.hits >= first.hits) ? set : set + 1;
     }
+    let b = this.blocks[slot];
     const gens = cpu.memory.codeGeneration;
     if (b !== undefined && b.phys === phys && b.d32 === d32) {
       if (gens[b.page] === b.gen && (b.page2 < 0 || gens[b.page2] === b.gen2)) {
@@ -1145,6 +1136,14 @@ export class BinaryTranslator implements CpuEngine {
     // An uncacheable block (code outside RAM) is used once and dropped.
     if (!this.build(b, eip, linPage, physPage, phys, d32)) this.blocks[slot] = undefined;
     return b;
+  }
+
+  /** The slot of cache set `set` holding the block decoded at `phys` under CS.D `d32`, or -1. */
+  private slotOf(set: number, phys: number, d32: number): number {
+    const a = this.blocks[set];
+    if (a !== undefined && a.phys === phys && a.d32 === d32) return set;
+    const b = this.blocks[set + 1];
+    return b !== undefined && b.phys === phys && b.d32 === d32 ? set + 1 : -1;
   }
 
   /** Decode a block exactly as the interpreter does (interpreter.ts build). */
@@ -1204,7 +1203,6 @@ export class BinaryTranslator implements CpuEngine {
     }
     b.bytes = (pos - eip) >>> 0;
     b.d32 = d32;
-    b.weight = Math.max(1, b.n >> HOT_WEIGHT_SHIFT);
     if (b.codeRoom < b.n) {
       b.codeOff = this.arena.reserve(b.n);
       b.code = this.arena.code;
