@@ -63,7 +63,7 @@ function runToHltInSlices(
   src: string,
   budgets: readonly number[],
   maxRuns: number,
-  after?: (t: Twin) => void,
+  after?: (t: Twin, opts: (typeof OPTIONS)[number]) => void,
 ) {
   const code = asm(src, AT);
   for (const opts of OPTIONS) {
@@ -71,7 +71,7 @@ function runToHltInSlices(
     for (let k = 0; k < maxRuns && !t.a.cpu.halted; k++)
       t.run(budgets[k % budgets.length]!, JSON.stringify(opts));
     assert.ok(t.a.cpu.halted, "the program ran to its HLT");
-    after?.(t);
+    after?.(t, opts);
   }
 }
 
@@ -176,6 +176,72 @@ test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR b
     hlt
   `;
   runToHltInSlices(src, [1, 2, 5, 13, 100, 7, 3, 1000], 2000);
+});
+
+test("inline forms: ROL/ROR r32 whose CF and OF are read, CMP m8/m16 imm, XCHG EAX r32, BSWAP", () => {
+  // Each rotate's CF and OF are read (PUSHFD, ADC, SETO, a Jcc in the next block) and its
+  // SF ZF PF AF must stay those of the CMP before it; the values change every iteration.
+  const src = `
+    mov esi, 0x10000
+    mov ecx, 300
+    mov eax, 0x80000001
+    mov ebx, 0x40000003
+    mov edx, 0x1234
+    mov edi, 0
+  1:imul eax, eax, 0x9e3779b1
+    add eax, ecx
+    lea ebx, [ebx+eax*4+7]
+    mov word ptr [esi+4], ax
+    mov byte ptr [esi+6], bl
+    cmp eax, ebx
+    rol eax, 1
+    pushfd
+    pop ebp
+    and ebp, 0x8d5
+    xor edi, ebp
+    ror ebx, 1
+    adc edi, 0
+    seto byte ptr [esi+8]
+    rol edx, 7
+    pushfd
+    pop ebp
+    and ebp, 0x8d5
+    add edi, ebp
+    ror eax, 13
+    jo 2f
+    inc edi
+  2:ror edx, 31
+    jc 3f
+    add edi, 3
+  3:cmp byte ptr [esi+6], 0x35
+    pushfd
+    pop ebp
+    and ebp, 0x8d5
+    xor edi, ebp
+    cmp word ptr [esi+4], 0x7fff
+    pushfd
+    pop ebp
+    and ebp, 0x8d5
+    add edi, ebp
+    cmp word ptr [esi+4], 0x8123
+    jbe 4f
+    inc edi
+  4:cmp byte ptr [esi+6], 0xf0
+    adc edi, [esi+8]
+    xchg eax, ebx
+    xchg eax, edx
+    bswap ebx
+    bswap edi
+    dec ecx
+    jnz 1b
+    hlt
+  `;
+  runToHltInSlices(src, [1, 2, 5, 13, 100, 7, 3, 1000], 4000, (t, opts) => {
+    // The forms above are the wasm backend's: its translations ran most of the loop (at a
+    // threshold of 3 it compiles 32 regions at once, more than this program has).
+    const s = t.bt.translationStats();
+    if (opts.backend === "wasm" && opts.hotThreshold === 0) assert.ok(s.instructionsInTranslations > 10000, JSON.stringify(s));
+  });
 });
 
 test("cold-loop forms: NOP, LEAVE, SETcc r8, TEST r/m32 and EAX imm32, NOT/NEG r32, CMP r8 r8, ALU r/m8 imm8, INC/DEC/PUSH m32, ALU m32 r32", () => {
@@ -691,4 +757,51 @@ test("MOV CR3 keeps chained code on global pages and drops it on non-global ones
     cpu.cr0 = cpu.cr0 | 0x8000_0001 | 0;
   };
   assertCalleeSwitch(setup, "201 calls before the switch, 99 after");
+});
+
+test("FS: and GS: accesses at a segment base: inline at limit 4 GiB (page checks on the linear address), the slow path otherwise", () => {
+  // Linux i386 keeps its per-CPU data at FS: (a segment of limit 4 GiB and a non-zero
+  // base). FS has base 0x30002, so FS:0xffc..0xfff crosses a linear page boundary that its
+  // offset does not; GS has a limit below 4 GiB, so its accesses take the slow path and
+  // fault past the limit. Both engines run the same program, with and without paging.
+  const src = `
+    mov ecx, 120
+    mov ebx, 0
+  1:mov eax, fs:[ebx]
+    add eax, ecx
+    mov fs:[ebx+0x400], eax
+    add fs:[ebx+0x800], ecx
+    inc dword ptr fs:[0xffc]
+    cmp byte ptr fs:[ebx+1], 0x80
+    adc edx, fs:[0xffc]
+    mov esi, gs:[ebx+8]
+    add esi, ecx
+    mov gs:[ebx+0x10], esi
+    add ebx, 4
+    dec ecx
+    jnz 1b
+    mov eax, gs:[0x10000]
+    hlt
+  `;
+  const segs: Setup = (cpu, mem) => {
+    cpu.segBase[4] = 0x30002;
+    cpu.segBase[5] = 0x34000;
+    cpu.segLimit[5] = 0xffff;
+    for (let k = 0; k < 0x1400; k += 4) mem.write32(0x30000 + k, (k * 0x9e3779b1) | 0);
+  };
+  const code = asm(src, AT);
+  for (const paged of [false, true]) {
+    for (const opts of [{ hotThreshold: 0, backend: "wasm" as const }, { hotThreshold: 1e9 }]) {
+      const flat: Setup = (cpu, mem) => {
+        flat32(code, AT)(cpu, mem);
+        segs(cpu, mem);
+      };
+      const t = new Twin(paged ? withPaging(flat) : flat, opts);
+      t.runToStop(97);
+      assert.equal(t.b.engine.faults.length, 1, "the GS access past its limit faults");
+      assert.equal(t.b.engine.faults[0]!.vector, 13);
+      if (opts.hotThreshold === 0)
+        assert.ok(t.bt.translationStats().instructionsInTranslations > 1000, "the loop ran translated");
+    }
+  }
 });

@@ -94,7 +94,13 @@ export const S_CUR = 116;
 export const S_HITS = 120;
 /** Instructions the last handler retired itself (REP iterations after the first). */
 export const S_EXTRA = 124;
-export const STATE_SLOTS = 24;
+/**
+ * The FS and GS bases: their bits in S_FM also stand for segments of limit 4 GiB at any base
+ * (Linux's per-CPU data is at FS:), whose inline accesses add the base (phys).
+ */
+export const S_FS_BASE = 128;
+export const S_GS_BASE = 132;
+export const STATE_SLOTS = 26;
 
 /** Imported function indices. */
 const IMP_H = 0;
@@ -121,6 +127,7 @@ const ALU_HANDLERS: ReadonlySet<Handler> = new Set(
 
 const ARITH = 0x8d5;
 const CF_OF_AF = 0x811;
+const CF_OF = 0x801;
 const ZF_SF_PF = 0xc4;
 const SS = 2;
 
@@ -829,6 +836,16 @@ class WasmEmitter {
    */
   private phys(w: 1 | 2 | 4, seg: number, write: boolean): void {
     const L = this.L;
+    // FS and GS may have a base (S_FS_BASE): the page checks below are on the linear
+    // address; the slow path still gets the offset in L_XA.
+    let lin = L_XA;
+    if (seg >= 4) {
+      lin = this.local();
+      this.get(L_XA);
+      this.loadSlot(seg === 4 ? S_FS_BASE : S_GS_BASE);
+      this.op(Op.i32Add);
+      this.set(lin);
+    }
     this.i32(-1);
     this.set(L_XP);
     this.get(L_FM);
@@ -837,7 +854,7 @@ class WasmEmitter {
     if (w > 1) {
       this.i32(0);
       this.op(Op.i32Ne);
-      this.get(L_XA);
+      this.get(lin);
       this.i32(4095);
       this.op(Op.i32And);
       this.i32(4096 - w);
@@ -847,15 +864,15 @@ class WasmEmitter {
     this.get(L_PG);
     this.op(Op.i32Eqz);
     this.open(Op.if);
-    this.get(L_XA);
+    this.get(lin);
     this.i32(L.ramSize - w);
     this.op(Op.i32LeU);
     this.open(Op.if);
-    this.get(L_XA);
+    this.get(lin);
     this.set(L_XP);
     this.end();
     this.else_();
-    this.get(L_XA);
+    this.get(lin);
     this.i32(12);
     this.op(Op.i32ShrU);
     this.i32(2);
@@ -868,7 +885,7 @@ class WasmEmitter {
     this.get(L_XE);
     this.i32(-4096);
     this.op(Op.i32And);
-    this.get(L_XA);
+    this.get(lin);
     this.i32(4095);
     this.op(Op.i32And, Op.i32Or);
     this.tee(L_XE);
@@ -1462,6 +1479,27 @@ class WasmEmitter {
       if (!reg) memOp();
       return false;
     }
+    if ((fn === A.aluRmImm8 || fn === A.aluRmImm16) && !reg && i.sub === 7) {
+      // CMP m8, imm8 (80 /7) and CMP m16, imm16 (66 81 /7, 66 83 /7): ops-alu.ts alu8/alu16
+      // case 7, the load the only thing that can fault.
+      const w = fn === A.aluRmImm8 ? 1 : 2;
+      const mask = w === 1 ? 0xff : 0xffff;
+      const b = this.local();
+      const r = this.local();
+      this.ea(i);
+      const a = this.load(w, i.seg, eip);
+      this.i32(i.imm & mask);
+      this.set(b);
+      this.get(a);
+      this.get(b);
+      this.op(Op.i32Sub);
+      this.i32(mask);
+      this.op(Op.i32And);
+      this.set(r);
+      this.setFlags({ kind: "sub", a, b, r, bits: w === 1 ? 8 : 16 });
+      memOp();
+      return false;
+    }
     if ((fn === Str.lods || fn === Str.scas) && i.rep === 0 && i.a32 !== 0 && (i.sub === 1 || i.sub === 4)) {
       // LODSB/LODSD (AC AD) and SCASB/SCASD (AE AF) without REP, 32-bit addressing
       // (ops-string.ts lods/scas): the load, then the accumulator or the flags of
@@ -1548,6 +1586,10 @@ class WasmEmitter {
       } else this.i32(i.sub2 === 0 ? i.imm & 31 : 1);
       this.op(i.sub === 0 ? Op.i32Rotl : Op.i32Rotr);
       this.setRegTop(i.rm);
+      return false;
+    }
+    if (fn === A.shiftRm32 && reg && i.sub <= 1 && i.sub2 !== 2 && (i.sub2 === 1 || (i.imm & 31) !== 0)) {
+      this.rotate32(i.sub, i.rm, i.sub2 === 1 ? 1 : i.imm & 31);
       return false;
     }
     if (fn === A.shiftRm32 && reg && (i.sub === 4 || i.sub === 5) && i.sub2 === 2) {
@@ -1646,6 +1688,38 @@ class WasmEmitter {
       this.reg(i.reg);
       this.setRegTop(i.rm);
       this.setReg(i.reg, t);
+      return false;
+    }
+    if (fn === D.xchgAx32) {
+      // XCHG EAX, r32 (91-97; ops-data.ts xchgAx32).
+      const t = this.local();
+      this.reg(0);
+      this.set(t);
+      this.reg(i.reg);
+      this.setRegTop(0);
+      this.setReg(i.reg, t);
+      return false;
+    }
+    if (fn === A.bswap && i.o32 !== 0) {
+      // BSWAP r32 (0F C8+r; ops-alu.ts bswap): bytes 0 1 2 3 become 3 2 1 0.
+      const v = L_R0 + i.reg;
+      this.get(v);
+      this.i32(24);
+      this.op(Op.i32Shl);
+      this.get(v);
+      this.i32(0xff00);
+      this.op(Op.i32And);
+      this.i32(8);
+      this.op(Op.i32Shl, Op.i32Or);
+      this.get(v);
+      this.i32(8);
+      this.op(Op.i32ShrU);
+      this.i32(0xff00);
+      this.op(Op.i32And, Op.i32Or);
+      this.get(v);
+      this.i32(24);
+      this.op(Op.i32ShrU, Op.i32Or);
+      this.setRegTop(i.reg);
       return false;
     }
     if (fn === D.nop) return false;
@@ -1755,6 +1829,62 @@ class WasmEmitter {
     // ADC/SBB: the record is exact (flags.ts), but the shortcuts assume no carry in.
     this.setFlags({ kind, a, b, r, bits: 32, carryIn: cf >= 0 });
     return r;
+  }
+
+  /**
+   * ROL/ROR r32 by a constant 1-31 whose flags may be read (ops-alu.ts shift; SDM Vol. 2B
+   * "RCL/RCR/ROL/ROR"): CF is the bit rotated into bit 0 (ROL) or bit 31 (ROR), OF is
+   * defined for a count of 1 and computed the same way for any count, as the interpreter
+   * does; SF ZF AF PF are unchanged. The pending record is stored first, and the rotate
+   * makes CF and OF concrete in EFLAGS and takes them out of the lazy mask (flags.ts: each
+   * flag is lazy or concrete on its own), as lazyIncDec does for CF.
+   */
+  private rotate32(sub: number, rm: number, c: number): void {
+    const r = this.local();
+    this.flush();
+    this.reg(rm);
+    this.i32(c);
+    this.op(sub === 0 ? Op.i32Rotl : Op.i32Rotr);
+    this.set(r);
+    this.storeSlot(S_EFL, () => {
+      this.loadSlot(S_EFL);
+      this.i32(~CF_OF);
+      this.op(Op.i32And);
+      if (sub === 0) {
+        // CF = r & 1; OF = (r >>> 31) ^ CF.
+        this.get(r);
+        this.i32(1);
+        this.op(Op.i32And);
+        this.get(r);
+        this.i32(31);
+        this.op(Op.i32ShrU);
+        this.get(r);
+        this.op(Op.i32Xor);
+      } else {
+        // CF = r >>> 31; OF = bit 31 ^ bit 30.
+        this.get(r);
+        this.i32(31);
+        this.op(Op.i32ShrU);
+        this.get(r);
+        this.get(r);
+        this.i32(1);
+        this.op(Op.i32Shl, Op.i32Xor);
+        this.i32(31);
+        this.op(Op.i32ShrU);
+      }
+      this.i32(1);
+      this.op(Op.i32And);
+      this.i32(11);
+      this.op(Op.i32Shl, Op.i32Or, Op.i32Or);
+    });
+    this.storeSlot(S_LAZY, () => {
+      this.loadSlot(S_LAZY);
+      this.i32(~CF_OF);
+      this.op(Op.i32And);
+    });
+    this.flags = undefined;
+    this.pending = false;
+    this.setReg(rm, r);
   }
 
   /** SHL/SHR/SAR r32 by a constant 1-31 (ops-alu.ts shift). */
