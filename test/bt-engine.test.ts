@@ -240,7 +240,8 @@ test("inline forms: ROL/ROR r32 whose CF and OF are read, CMP m8/m16 imm, XCHG E
     // The forms above are the wasm backend's: its translations ran most of the loop (at a
     // threshold of 3 it compiles 32 regions at once, more than this program has).
     const s = t.bt.translationStats();
-    if (opts.backend === "wasm" && opts.hotThreshold === 0) assert.ok(s.instructionsInTranslations > 10000, JSON.stringify(s));
+    if (opts.backend === "wasm" && opts.hotThreshold === 0)
+      assert.ok(s.instructionsInTranslations > 10000, JSON.stringify(s));
   });
 });
 
@@ -804,4 +805,40 @@ test("FS: and GS: accesses at a segment base: inline at limit 4 GiB (page checks
         assert.ok(t.bt.translationStats().instructionsInTranslations > 1000, "the loop ran translated");
     }
   }
+});
+
+test("a wasm region made without paging, entered with paging on, is dropped and made again for paging", () => {
+  // Inline accesses are made for one CR0.PG (wasm-codegen.ts phys); the region checks it on
+  // entry. Here the host turns paging on between two runs of a loop that was translated with
+  // it off.
+  const src = `
+    mov esi, 0x10000
+  1:mov eax, [esi+ecx*4]
+    add eax, ecx
+    mov [esi+ecx*4+0x1000], eax
+    inc ecx
+    and ecx, 255
+    jmp 1b
+  `;
+  const t = new Twin(flat32(asm(src, AT), AT), { hotThreshold: 0, backend: "wasm" });
+  // 1 + 100 iterations of 6: the next run starts at the loop's head, the old region's entry.
+  t.run(601, "paging off");
+  const before = t.bt.translationStats();
+  assert.equal(before.modeMisses, 0);
+  t.both((s) => {
+    // 4 KiB pages, identity but for the loop's data: linear 0x10000-0x11fff at 0x40000, so a
+    // region that took its accesses for physical ones would read and write other memory.
+    s.mem.write32(0x20000, 0x21000 | 3);
+    for (let p = 0; p < 1024; p++) s.mem.write32(0x21000 + p * 4, ((p << 12) | 3) >>> 0);
+    s.mem.write32(0x21000 + 0x10 * 4, 0x40000 | 3);
+    s.mem.write32(0x21000 + 0x11 * 4, 0x41000 | 3);
+    s.cpu.cr3 = 0x20000;
+    s.cpu.cr0 = s.cpu.cr0 | 0x8000_0001 | 0;
+  });
+  t.run(5000, "paging on");
+  t.run(5000, "paging on, again");
+  const after = t.bt.translationStats();
+  assert.ok(after.modeMisses >= 1, JSON.stringify(after));
+  assert.ok(after.regionsTranslated > before.regionsTranslated, "translated again for paging");
+  assert.ok(after.instructionsInTranslations > before.instructionsInTranslations + 9000);
 });

@@ -54,7 +54,7 @@ function formatTranslation(t: TranslationStats): string {
     .join(" ");
   return [
     `translation cache: ${t.regionsTranslated} regions, ${t.blocksTranslated} blocks, ${t.instructionsTranslated} instructions, ${t.guestBytesTranslated} guest bytes translated in ${t.translateMs.toFixed(0)} ms`,
-    `  hits ${t.cacheHits}, cold entries ${t.coldEntries}, blocks decoded ${t.blocksDecoded}, invalidations ${t.invalidations}, retranslations ${t.retranslations}, inline MMIO ${t.mmioInline}, instructions in translations ${t.instructionsInTranslations}`,
+    `  hits ${t.cacheHits}, cold entries ${t.coldEntries}, blocks decoded ${t.blocksDecoded}, invalidations ${t.invalidations}, retranslations ${t.retranslations}, paging-mode misses ${t.modeMisses}, inline MMIO ${t.mmioInline}, instructions in translations ${t.instructionsInTranslations}`,
     `  callouts (not exits): ${callouts || "none"}`,
   ].join("\n");
 }

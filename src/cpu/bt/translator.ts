@@ -293,6 +293,8 @@ export interface TranslationStats {
   readonly callouts: Readonly<Record<CalloutKind, number>>;
   /** Blocks retranslated because an instruction kept reaching MMIO (adaptive retranslation). */
   readonly retranslations: number;
+  /** Wasm regions dropped because they were entered under the other CR0.PG than they were made for. */
+  readonly modeMisses: number;
   /** MMIO accesses made by inline loads/stores (each one a trip through the slow path). */
   readonly mmioInline: number;
   /** Instructions retired inside translated code / through the handlers. */
@@ -368,6 +370,8 @@ export class BinaryTranslator implements CpuEngine {
   private retranslations = 0;
   private mmioInline = 0;
   private retiredTranslated = 0;
+  /** Wasm regions entered under the other CR0.PG than they were made for (dropModeMiss). */
+  private modeMisses = 0;
 
   constructor(cpu: Cpu, options: TranslatorOptions = {}) {
     this.cpu = cpu;
@@ -378,9 +382,15 @@ export class BinaryTranslator implements CpuEngine {
     this.tlb = initTlb(cpu);
     this.wasm =
       backend === "wasm"
-        ? new WasmBackend(cpu, this.calloutCounts, flatMask, (r) => {
-            this.curRegion = r as Region;
-          })
+        ? new WasmBackend(
+            cpu,
+            this.calloutCounts,
+            flatMask,
+            (r) => {
+              this.curRegion = r as Region;
+            },
+            (r) => this.dropModeMiss(r as Region),
+          )
         : undefined;
     this.rt = {
       rd8,
@@ -473,6 +483,7 @@ export class BinaryTranslator implements CpuEngine {
       translateMs: this.translateMs,
       callouts,
       retranslations: this.retranslations,
+      modeMisses: this.modeMisses,
       mmioInline: this.mmioInline,
       instructionsInTranslations: this.retiredTranslated,
     };
@@ -819,6 +830,31 @@ export class BinaryTranslator implements CpuEngine {
   }
 
   /** The counted single-block translation of `b`, for budget tails and single steps. */
+  /** Its blocks leave `region`: they run cold again until they are hot again. */
+  private dropRegion(region: Region): void {
+    for (const m of region.members.values()) {
+      if (m.block.region === region) {
+        m.block.fn = undefined;
+        m.block.region = undefined;
+      }
+      if (m.block.countedRegion === region) {
+        m.block.counted = undefined;
+        m.block.countedRegion = undefined;
+      }
+    }
+  }
+
+  /**
+   * A wasm region made for the other CR0.PG was entered (wasm-codegen.ts region): it ran
+   * nothing. Its blocks run cold and are translated again, under the mode they run in now,
+   * once hot again (the kernel's start-up code runs once before it turns paging on).
+   */
+  private dropModeMiss(region: Region): void {
+    this.modeMisses++;
+    this.dropRegion(region);
+    for (const m of region.members.values()) if (m.block.region === undefined) m.block.hits = 0;
+  }
+
   private translateCounted(b: BtBlock): BlockFn {
     const t0 = performance.now();
     const code = generateBlock(this.blockInput(b, true));
@@ -925,7 +961,7 @@ export class BinaryTranslator implements CpuEngine {
           (q.page2 < 0 || gens[q.page2] === q.gen2),
       );
       if (live[0] !== queued[0] || queued[0]!.block.fn !== undefined) continue;
-      const code = generateWasmRegion(wasm.layout, table, live);
+      const code = generateWasmRegion(wasm.layout, table, live, this.cpu.cr0 < 0 ? 1 : 0);
       const region = new Region();
       live.forEach((q, k) => {
         region.members.set(q.eip, { block: q.block, eip: q.eip, insns: q.insns, inline: code.inline[k]! });
@@ -1040,19 +1076,7 @@ export class BinaryTranslator implements CpuEngine {
     if (++b.mmio[k]! >= MMIO_RETRANSLATE && !b.forced.has(k)) {
       b.forced.add(k);
       // Every translation that contains the block goes, so that it is entered cold again.
-      for (const region of [b.region, b.countedRegion, r]) {
-        if (region === undefined) continue;
-        for (const m of region.members.values()) {
-          if (m.block.region === region) {
-            m.block.fn = undefined;
-            m.block.region = undefined;
-          }
-          if (m.block.countedRegion === region) {
-            m.block.counted = undefined;
-            m.block.countedRegion = undefined;
-          }
-        }
-      }
+      for (const region of [b.region, b.countedRegion, r]) if (region !== undefined) this.dropRegion(region);
       b.hits = 0;
       this.retranslations++;
     }

@@ -100,7 +100,9 @@ export const S_EXTRA = 124;
  */
 export const S_FS_BASE = 128;
 export const S_GS_BASE = 132;
-export const STATE_SLOTS = 26;
+/** Set by a region entered under the other CR0.PG than it was made for (region). */
+export const S_MODE_MISS = 136;
+export const STATE_SLOTS = 27;
 
 /** Imported function indices. */
 const IMP_H = 0;
@@ -264,6 +266,8 @@ class WasmEmitter {
   constructor(
     private readonly L: WasmLayout,
     private readonly T: HandlerTable,
+    /** CR0.PG (0/1) the region is made for: its inline accesses take that path only. */
+    private readonly pg: number,
   ) {}
 
   // ---- raw emission ----
@@ -830,14 +834,17 @@ class WasmEmitter {
 
   // ---- memory (mem.ts fast paths) ----
   /**
-   * L_XP := the physical address of a w-byte access at offset L_XA in `seg`, or -1 for the
-   * slow path (see codegen.ts phys: a flat segment, inside one page, RAM; with paging, the
-   * soft TLB entry must grant the current privilege).
+   * The fast-path test of a w-byte access at offset L_XA in `seg` (see codegen.ts phys: a
+   * flat segment, inside one page, RAM; with paging, the soft TLB entry must grant the
+   * current privilege): pushes 1 when the access may go straight to RAM at L_XP, else 0, in
+   * one condition without branches. The region is made for one CR0.PG (`this.pg`, checked on
+   * entry: region); without paging a load may cross a page (RAM is contiguous), a store
+   * may not (the code-page check in ramStore looks at its first page).
    */
   private phys(w: 1 | 2 | 4, seg: number, write: boolean): void {
     const L = this.L;
-    // FS and GS may have a base (S_FS_BASE): the page checks below are on the linear
-    // address; the slow path still gets the offset in L_XA.
+    // FS and GS may have a base (S_FS_BASE): the checks are on the linear address; the slow
+    // path still gets the offset in L_XA.
     let lin = L_XA;
     if (seg >= 4) {
       lin = this.local();
@@ -846,58 +853,51 @@ class WasmEmitter {
       this.op(Op.i32Add);
       this.set(lin);
     }
-    this.i32(-1);
-    this.set(L_XP);
+    if (this.pg === 0) {
+      this.get(lin);
+      this.set(L_XP);
+    } else {
+      // L_XE := the soft TLB entry (a frame address and privilege bits); L_XP := its frame
+      // plus the page offset.
+      this.get(lin);
+      this.i32(12);
+      this.op(Op.i32ShrU);
+      this.i32(2);
+      this.op(Op.i32Shl);
+      this.mem(Op.i32Load, 2, write ? L.tlbWrite : L.tlbRead);
+      this.tee(L_XE);
+      this.i32(-4096);
+      this.op(Op.i32And);
+      this.get(lin);
+      this.i32(4095);
+      this.op(Op.i32And, Op.i32Or);
+      this.set(L_XP);
+    }
+    const bit = write ? 8 + seg : seg;
     this.get(L_FM);
-    this.i32(write ? 0x100 << seg : 1 << seg);
+    if (bit !== 0) {
+      this.i32(bit);
+      this.op(Op.i32ShrU);
+    }
+    this.i32(1);
     this.op(Op.i32And);
-    if (w > 1) {
-      this.i32(0);
-      this.op(Op.i32Ne);
+    if (w > 1 && (this.pg !== 0 || write)) {
       this.get(lin);
       this.i32(4095);
       this.op(Op.i32And);
       this.i32(4096 - w);
       this.op(Op.i32LeU, Op.i32And);
     }
-    this.open(Op.if);
-    this.get(L_PG);
-    this.op(Op.i32Eqz);
-    this.open(Op.if);
-    this.get(lin);
+    if (this.pg !== 0) {
+      this.get(L_XE);
+      this.get(L_PV);
+      this.op(Op.i32And);
+      this.i32(0);
+      this.op(Op.i32Ne, Op.i32And);
+    }
+    this.get(L_XP);
     this.i32(L.ramSize - w);
-    this.op(Op.i32LeU);
-    this.open(Op.if);
-    this.get(lin);
-    this.set(L_XP);
-    this.end();
-    this.else_();
-    this.get(lin);
-    this.i32(12);
-    this.op(Op.i32ShrU);
-    this.i32(2);
-    this.op(Op.i32Shl);
-    this.mem(Op.i32Load, 2, write ? L.tlbWrite : L.tlbRead);
-    this.tee(L_XE);
-    this.get(L_PV);
-    this.op(Op.i32And);
-    this.open(Op.if);
-    this.get(L_XE);
-    this.i32(-4096);
-    this.op(Op.i32And);
-    this.get(lin);
-    this.i32(4095);
-    this.op(Op.i32And, Op.i32Or);
-    this.tee(L_XE);
-    this.i32(L.ramSize - w);
-    this.op(Op.i32LeU);
-    this.open(Op.if);
-    this.get(L_XE);
-    this.set(L_XP);
-    this.end();
-    this.end();
-    this.end();
-    this.end();
+    this.op(Op.i32LeU, Op.i32And);
   }
   private noteBreak(): void {
     this.loadSlot(S_BREAK);
@@ -905,17 +905,11 @@ class WasmEmitter {
     this.op(Op.i32Or);
     this.set(L_BRK);
   }
-  private fast(): void {
-    this.get(L_XP);
-    this.i32(-1);
-    this.op(Op.i32Ne);
-  }
   /** Load w bytes at `seg`:(address on the stack) into a new local; returns it. */
   private load(w: 1 | 2 | 4, seg: number, eip: number, signed = false): number {
     this.set(L_XA);
-    this.phys(w, seg, false);
     const v = this.local();
-    this.fast();
+    this.phys(w, seg, false);
     this.open(Op.if);
     this.get(L_XP);
     if (w === 4) this.mem(Op.i32Load, 2, 0);
@@ -967,7 +961,6 @@ class WasmEmitter {
   private store(w: 1 | 2 | 4, seg: number, v: number, eip: number): void {
     this.set(L_XA);
     this.phys(w, seg, true);
-    this.fast();
     this.open(Op.if);
     this.ramStore(w, v);
     this.else_();
@@ -990,10 +983,9 @@ class WasmEmitter {
    */
   private rmwRead(seg: number, eip: number): number {
     this.set(L_XA);
-    this.phys(4, seg, true);
     const v = this.local();
     const p = this.local();
-    this.fast();
+    this.phys(4, seg, true);
     this.open(Op.if);
     this.get(L_XP);
     this.mem(Op.i32Load, 2, 0);
@@ -1008,6 +1000,8 @@ class WasmEmitter {
     this.call(IMP_RMWR);
     this.set(v);
     this.noteBreak();
+    this.i32(-1);
+    this.set(L_XP);
     this.end();
     this.get(L_XP);
     this.set(p);
@@ -2129,6 +2123,18 @@ class WasmEmitter {
     this.loadSummary();
     this.loadSlot(S_EIP);
     this.set(L_PC);
+    // Entered with paging on when made for paging off, or the reverse: leave at once, nothing
+    // run, and say so (the host drops the region and runs the block cold). A handler that
+    // changes CR0.PG ends the region after it (wasm-glue.ts handler).
+    this.get(L_PG);
+    this.i32(this.pg);
+    this.op(Op.i32Ne);
+    this.open(Op.if);
+    this.storeSlotConst(S_MODE_MISS, 1);
+    this.storeSlotConst(S_STOP, 1);
+    this.storeSlotLocal(S_LEFT, L_LEFT);
+    this.op(Op.return);
+    this.end();
     this.open(Op.loop);
     this.loopDepth = this.depth - 1;
     this.open(Op.block); // exit
@@ -2184,8 +2190,9 @@ export function generateWasmRegion(
   layout: WasmLayout,
   table: HandlerTable,
   members: readonly WasmMember[],
+  pg: number,
 ): WasmRegionCode {
-  const e = new WasmEmitter(layout, table);
+  const e = new WasmEmitter(layout, table, pg);
   const inline = e.region(members);
   return { body: { locals: e.locals, code: e.c.bytes() }, inline };
 }

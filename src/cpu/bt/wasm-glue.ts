@@ -61,6 +61,7 @@ import {
   S_LFBITS,
   S_LFOP,
   S_LFRES,
+  S_MODE_MISS,
   S_PG,
   S_PV,
   S_REPB,
@@ -94,6 +95,7 @@ const CUR = S_CUR >> 2;
 const HITS = S_HITS >> 2;
 const EXTRA = S_EXTRA >> 2;
 const FS_BASE = S_FS_BASE >> 2;
+const MODE_MISS = S_MODE_MISS >> 2;
 const GS_BASE = S_GS_BASE >> 2;
 
 /**
@@ -143,6 +145,8 @@ export class WasmBackend {
     private readonly flatMask: (cpu: Cpu) => number,
     /** Told which region was running when a translation threw (the fault accounting). */
     private readonly onFault: (region: { faultPc: number }) => void,
+    /** Told of a region entered under the other CR0.PG than it was made for (it ran nothing). */
+    private readonly onModeMiss: (region: { faultPc: number }) => void,
   ) {
     const m = cpu.memory;
     const base = m.cpuArea + STATE_OFF;
@@ -259,6 +263,10 @@ export class WasmBackend {
         }
         this.leave();
         c.eip = S[EIP]! >>> 0;
+        if (S[MODE_MISS] !== 0) {
+          S[MODE_MISS] = 0;
+          this.onModeMiss(this.regionsByIndex[S[CUR]!]!);
+        }
       };
     });
   }
@@ -345,8 +353,10 @@ export class WasmBackend {
     // region's budget (wasm-codegen.ts handler).
     S[EXTRA] = cpu.instructionsRetired - retired;
     this.flagsFromCpu();
+    // A region is made for one CR0.PG (wasm-codegen.ts region): a change of it ends the region.
+    const pg = S[PG];
     if (code.alu[k] === 0) this.summary();
     S[EIP] = cpu.eip | 0;
-    return cpu.iBreak || cpu.tlbEpoch !== this.epoch ? 1 : 0;
+    return cpu.iBreak || cpu.tlbEpoch !== this.epoch || S[PG] !== pg ? 1 : 0;
   }
 }
