@@ -22,10 +22,12 @@
  *    a block's end and on every way out; a Jcc/SETcc/CMOVcc whose flags come from an
  *    earlier instruction of the same block is evaluated from its operands, otherwise through
  *    the `cond` import;
- *  - inline loads and stores take the mem.ts fast path (flat segment, one page, the soft
- *    TLB granting the privilege, RAM); anything else calls the `rd`/`wr` imports, which run
- *    mem.ts's rdN/wrN (segment checks, page walks, faults, MMIO); a store to a page holding
- *    decoded code goes through `ramw` (generation bump, self-modifying code);
+ *  - inline loads and stores take the mem.ts fast path (flat segment, or FS/GS of limit
+ *    4 GiB at any base; one page; the soft TLB granting the privilege; RAM), tested in one
+ *    condition; a region is made for the CR0.PG it was translated under (without paging it
+ *    has no TLB code) and checks it on entry; anything else calls the `rd`/`wr` imports,
+ *    which run mem.ts's rdN/wrN (segment checks, page walks, faults, MMIO); a store to a page
+ *    holding decoded code goes through `ramw` (generation bump, self-modifying code);
  *  - every other instruction, and an inline one whose rare case (a 16-bit stack, a jump
  *    beyond the CS limit) is not emitted, calls its interpreter handler through the `h`
  *    import; after a handler or an access that asked to stop, the region returns.
