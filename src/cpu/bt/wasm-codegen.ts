@@ -2073,26 +2073,23 @@ class WasmEmitter {
     this.i32(m.eip | 0);
     this.op(Op.i32Add);
     this.set(e);
-    this.get(L_PG);
-    this.open(Op.if, RESULT_I32);
-    // Paging: the soft TLB's entry grants the access and names the page.
-    this.get(e);
-    this.i32(12);
-    this.op(Op.i32ShrU);
-    this.i32(2);
-    this.op(Op.i32Shl);
-    this.mem(Op.i32Load, 2, this.L.tlbRead);
-    this.tee(e);
-    this.get(L_PV);
-    this.op(Op.i32And);
-    this.open(Op.if, RESULT_I32);
-    this.get(e);
-    this.else_();
-    this.i32(-1);
-    this.end();
-    this.else_();
-    this.get(e);
-    this.end();
+    if (this.pg !== 0) {
+      // Paging (the region's mode): the soft TLB's entry grants the access and names the page.
+      this.get(e);
+      this.i32(12);
+      this.op(Op.i32ShrU);
+      this.i32(2);
+      this.op(Op.i32Shl);
+      this.mem(Op.i32Load, 2, this.L.tlbRead);
+      this.tee(e);
+      this.get(L_PV);
+      this.op(Op.i32And);
+      this.open(Op.if, RESULT_I32);
+      this.get(e);
+      this.else_();
+      this.i32(-1);
+      this.end();
+    } else this.get(e);
     this.i32(-4096);
     this.op(Op.i32And);
     this.i32((m.phys & ~0xfff) | 0);
