@@ -178,7 +178,7 @@ test("inline forms: ALU r8 with a memory source, MOV r8 imm, NOT, NEG, SHL/SHR b
   runToHltInSlices(src, [1, 2, 5, 13, 100, 7, 3, 1000], 2000);
 });
 
-test("inline forms: ROL/ROR r32 whose CF and OF are read, CMP m8/m16 imm, XCHG EAX r32, BSWAP", () => {
+test("inline forms: ROL/ROR r32 whose CF and OF are read, CMP m8/m16 imm, XCHG EAX r32, BSWAP, MOVS", () => {
   // Each rotate's CF and OF are read (PUSHFD, ADC, SETO, a Jcc in the next block) and its
   // SF ZF PF AF must stay those of the CMP before it; the values change every iteration.
   const src = `
@@ -232,6 +232,18 @@ test("inline forms: ROL/ROR r32 whose CF and OF are read, CMP m8/m16 imm, XCHG E
     xchg eax, edx
     bswap ebx
     bswap edi
+    push edi
+    lea edi, [esi+ecx+0x40]
+    movsw
+    movsd
+    std
+    movsb
+    movsw
+    cld
+    xor eax, [esi+0x41]
+    pop edi
+    add edi, esi
+    mov esi, 0x10000
     dec ecx
     jnz 1b
     hlt

@@ -1539,6 +1539,32 @@ class WasmEmitter {
       memOp();
       return false;
     }
+    if (fn === Str.movs && i.rep === 0 && i.a32 !== 0) {
+      // MOVSB/MOVSW/MOVSD (A4 A5) without REP, 32-bit addressing (ops-string.ts movs): the
+      // load at seg:ESI, the store at ES:EDI (a fault in either leaves ESI and EDI), then
+      // both step by the size, down when EFLAGS.DF is set.
+      const w = i.sub as 1 | 2 | 4;
+      this.reg(6);
+      const v = this.load(w, i.seg, eip);
+      this.reg(7);
+      this.store(w, 0, v, eip);
+      for (const idx of [6, 7]) {
+        this.reg(idx);
+        this.i32(w);
+        this.loadSlot(S_EFL);
+        this.i32(10);
+        this.op(Op.i32ShrU);
+        this.i32(1);
+        this.op(Op.i32And);
+        this.i32(w === 1 ? 1 : w === 2 ? 2 : 3);
+        this.op(Op.i32Shl);
+        this.op(Op.i32Sub);
+        this.op(Op.i32Add);
+        this.setRegTop(idx);
+      }
+      memOp();
+      return false;
+    }
     if (fn === D.movRImm8) {
       const v = this.local();
       this.i32(i.imm & 255);
