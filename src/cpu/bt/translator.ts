@@ -385,7 +385,7 @@ export class BinaryTranslator implements CpuEngine {
         ? new WasmBackend(
             cpu,
             this.calloutCounts,
-            flatMask,
+            (c) => flatMask(c, 4),
             (r) => {
               this.curRegion = r as Region;
             },
@@ -829,7 +829,6 @@ export class BinaryTranslator implements CpuEngine {
     return factory(this.rt, handlers, records, region);
   }
 
-  /** The counted single-block translation of `b`, for budget tails and single steps. */
   /** Its blocks leave `region`: they run cold again until they are hot again. */
   private dropRegion(region: Region): void {
     for (const m of region.members.values()) {
@@ -855,6 +854,7 @@ export class BinaryTranslator implements CpuEngine {
     for (const m of region.members.values()) if (m.block.region === undefined) m.block.hits = 0;
   }
 
+  /** The counted single-block translation of `b`, for budget tails and single steps. */
   private translateCounted(b: BtBlock): BlockFn {
     const t0 = performance.now();
     const code = generateBlock(this.blockInput(b, true));
@@ -1282,11 +1282,13 @@ const CONTROL = new Set<Handler>([
  * The segments whose accesses translated code may make inline (codegen.ts phys): flat (base
  * 0, limit 4 GiB) present expand-up data segments, readable (bit s) and writable (bit 8 + s),
  * exactly the segment half of mem.ts's rdN/wrN fast paths; the paging half is the soft TLB.
+ * Segments from `anyBaseFrom` on may have any base (the wasm backend adds FS's and GS's:
+ * wasm-codegen.ts phys; Linux i386 keeps its per-CPU data at FS:, ~1.4 M accesses a boot).
  */
-function flatMask(cpu: Cpu): number {
+function flatMask(cpu: Cpu, anyBaseFrom = 6): number {
   let m = 0;
   for (let s = 0; s < 6; s++) {
-    if (cpu.segBase[s] !== 0 || cpu.segLimit[s] !== -1) continue;
+    if ((s < anyBaseFrom && cpu.segBase[s] !== 0) || cpu.segLimit[s] !== -1) continue;
     const a = cpu.segAccess[s]!;
     if ((a & 0x9c) === 0x90) m |= 1 << s;
     if ((a & 0x9e) === 0x92) m |= 0x100 << s;

@@ -69,7 +69,7 @@ export const S_EIP = 56;
 export const S_RET = 60;
 export const S_FAULT_PC = 64;
 export const S_REPB = 68;
-/** mem.ts flatMask(cpu): one read bit per segment, one write bit at +8. */
+/** translator.ts flatMask(cpu, 4): one read bit per segment, one write bit at +8 (FS and GS at any base). */
 export const S_FM = 72;
 /** 1 when CR0.PG is set. */
 export const S_PG = 76;

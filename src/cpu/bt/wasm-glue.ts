@@ -95,24 +95,8 @@ const CUR = S_CUR >> 2;
 const HITS = S_HITS >> 2;
 const EXTRA = S_EXTRA >> 2;
 const FS_BASE = S_FS_BASE >> 2;
-const MODE_MISS = S_MODE_MISS >> 2;
 const GS_BASE = S_GS_BASE >> 2;
-
-/**
- * FS and GS as wasm-codegen.ts phys takes them inline: limit 4 GiB, present expand-up data,
- * readable (bit s) and writable (bit 8 + s), at any base (added to the offset). Linux i386
- * keeps its per-CPU data at FS: (`current`, the preempt count), ~1.4 M accesses in a boot.
- */
-function fsGsMask(cpu: Cpu): number {
-  let m = 0;
-  for (let s = 4; s < 6; s++) {
-    if (cpu.segLimit[s] !== -1) continue;
-    const a = cpu.segAccess[s]!;
-    if ((a & 0x9c) === 0x90) m |= 1 << s;
-    if ((a & 0x9e) === 0x92) m |= 0x100 << s;
-  }
-  return m;
-}
+const MODE_MISS = S_MODE_MISS >> 2;
 
 /** A translated block as the dispatcher's entry table records it. */
 export interface EntryBlock {
@@ -142,6 +126,7 @@ export class WasmBackend {
   constructor(
     private readonly cpu: Cpu,
     private readonly calloutCounts: { [k: number]: number },
+    /** The segments inline accesses may use (translator.ts flatMask: FS and GS at any base). */
     private readonly flatMask: (cpu: Cpu) => number,
     /** Told which region was running when a translation threw (the fault accounting). */
     private readonly onFault: (region: { faultPc: number }) => void,
@@ -293,7 +278,7 @@ export class WasmBackend {
   private summary(): void {
     const cpu = this.cpu;
     const S = this.S;
-    S[FM] = this.flatMask(cpu) | fsGsMask(cpu);
+    S[FM] = this.flatMask(cpu);
     S[FS_BASE] = cpu.segBase[4]!;
     S[GS_BASE] = cpu.segBase[5]!;
     S[PG] = cpu.cr0 < 0 ? 1 : 0;
