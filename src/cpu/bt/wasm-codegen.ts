@@ -1523,19 +1523,7 @@ class WasmEmitter {
         this.set(r);
         this.setFlags({ kind: "sub", a, b: v, r, bits: w === 1 ? 8 : 32 });
       }
-      // step = w - DF * 2w
-      this.reg(idx);
-      this.i32(w);
-      this.loadSlot(S_EFL);
-      this.i32(10);
-      this.op(Op.i32ShrU);
-      this.i32(1);
-      this.op(Op.i32And);
-      this.i32(w === 1 ? 1 : 3);
-      this.op(Op.i32Shl);
-      this.op(Op.i32Sub);
-      this.op(Op.i32Add);
-      this.setRegTop(idx);
+      this.stringStep(idx, w);
       memOp();
       return false;
     }
@@ -1548,20 +1536,8 @@ class WasmEmitter {
       const v = this.load(w, i.seg, eip);
       this.reg(7);
       this.store(w, 0, v, eip);
-      for (const idx of [6, 7]) {
-        this.reg(idx);
-        this.i32(w);
-        this.loadSlot(S_EFL);
-        this.i32(10);
-        this.op(Op.i32ShrU);
-        this.i32(1);
-        this.op(Op.i32And);
-        this.i32(w === 1 ? 1 : w === 2 ? 2 : 3);
-        this.op(Op.i32Shl);
-        this.op(Op.i32Sub);
-        this.op(Op.i32Add);
-        this.setRegTop(idx);
-      }
+      this.stringStep(6, w);
+      this.stringStep(7, w);
       memOp();
       return false;
     }
@@ -1703,22 +1679,14 @@ class WasmEmitter {
       if (!reg) memOp();
       return false;
     }
-    if (fn === D.xchg32 && reg) {
+    if ((fn === D.xchg32 && reg) || fn === D.xchgAx32) {
+      // XCHG r/m32, r32 with a register operand (87) and XCHG EAX, r32 (91-97; ops-data.ts).
+      const other = fn === D.xchgAx32 ? 0 : i.rm;
       const t = this.local();
-      this.reg(i.rm);
+      this.reg(other);
       this.set(t);
       this.reg(i.reg);
-      this.setRegTop(i.rm);
-      this.setReg(i.reg, t);
-      return false;
-    }
-    if (fn === D.xchgAx32) {
-      // XCHG EAX, r32 (91-97; ops-data.ts xchgAx32).
-      const t = this.local();
-      this.reg(0);
-      this.set(t);
-      this.reg(i.reg);
-      this.setRegTop(0);
+      this.setRegTop(other);
       this.setReg(i.reg, t);
       return false;
     }
@@ -1851,6 +1819,25 @@ class WasmEmitter {
     // ADC/SBB: the record is exact (flags.ts), but the shortcuts assume no carry in.
     this.setFlags({ kind, a, b, r, bits: 32, carryIn: cf >= 0 });
     return r;
+  }
+
+  /**
+   * A string instruction's index register (ESI 6, EDI 7) steps by the size w, down when
+   * EFLAGS.DF is set (ops-string.ts advSi/advDi): idx += w - DF * 2w.
+   */
+  private stringStep(idx: number, w: 1 | 2 | 4): void {
+    this.reg(idx);
+    this.i32(w);
+    this.loadSlot(S_EFL);
+    this.i32(10);
+    this.op(Op.i32ShrU);
+    this.i32(1);
+    this.op(Op.i32And);
+    this.i32(w === 1 ? 1 : w === 2 ? 2 : 3);
+    this.op(Op.i32Shl);
+    this.op(Op.i32Sub);
+    this.op(Op.i32Add);
+    this.setRegTop(idx);
   }
 
   /**
