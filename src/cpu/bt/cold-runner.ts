@@ -218,14 +218,17 @@ export function runPacked(
   startEip: number,
 ): void {
   const regs = cpu.regs;
-  let eip = startEip >>> 0;
-  let k = 0;
-  while (k < n) {
-    const o = off + k * PACKED_WORDS;
+  // EIP in an int32 (a kernel's EIPs are above 2^31: as a uint32 every step would be a double
+  // add), the next instruction's packed offset in `next`: int arithmetic without overflow checks.
+  let eip = startEip | 0;
+  const end = off + (n | 0) * PACKED_WORDS;
+  let next = off;
+  while (next < end) {
+    const o = next;
     const w = code[o]!;
-    k++;
-    cpu.insnEip = eip;
-    eip = (eip + ((w >> LEN) & 15)) >>> 0;
+    next = o + PACKED_WORDS;
+    cpu.insnEip = eip >>> 0;
+    eip = (eip + ((w >> LEN) & 15)) | 0;
     switch (w & KIND_MASK) {
       case 1: // K_MOV_R_RM_REG
         regs[(w >> REG) & 7] = regs[(w >> RM) & 7]!;
@@ -334,7 +337,7 @@ export function runPacked(
           const imm = code[o + 2]!;
           const t = ((w >> O32) & 1) !== 0 ? (eip + imm) >>> 0 : (eip + imm) & 0xffff;
           if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
-          eip = t;
+          eip = t | 0;
         }
         break;
       }
@@ -343,7 +346,7 @@ export function runPacked(
         const t = (eip + code[o + 2]!) >>> 0;
         if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
         push32(cpu, eip);
-        eip = t;
+        eip = t | 0;
         break;
       }
       case 21: {
@@ -351,7 +354,7 @@ export function runPacked(
         const t = stackRead32(cpu, 0) >>> 0;
         if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
         adjustSp(cpu, 4 + code[o + 2]!);
-        eip = t;
+        eip = t | 0;
         break;
       }
       case 22: {
@@ -359,7 +362,7 @@ export function runPacked(
         const imm = code[o + 2]!;
         const t = ((w >> O32) & 1) !== 0 ? (eip + imm) >>> 0 : (eip + imm) & 0xffff;
         if (t > cpu.segLimit[CS]! >>> 0) raise(cpu, Vector.GP, 0);
-        eip = t;
+        eip = t | 0;
         break;
       }
       case 23: {
@@ -399,8 +402,9 @@ export function runPacked(
         if (c !== 0) {
           const rm = (w >> RM) & 7;
           const dead = w >>> DEAD;
-          // Instruction k-1 is this one: its flags are dead if instruction k-1+dead runs too.
-          if (dead !== 0 && k + dead <= n) regs[rm] = bareShift((w >> SUB) & 15, regs[rm]!, c);
+          // Its flags are dead if the instruction `dead` after this one runs too.
+          if (dead !== 0 && next + dead * PACKED_WORDS <= end)
+            regs[rm] = bareShift((w >> SUB) & 15, regs[rm]!, c);
           else regs[rm] = shift(cpu, (w >> SUB) & 15, regs[rm]!, c, 32) | 0;
         }
         break;
@@ -585,16 +589,16 @@ export function runPacked(
       default: {
         // K_CALL: handlers read cpu.eip (the next instruction's offset) and may change ESP
         // before a fault, so both are stored first.
-        const i = insns[k - 1]!;
+        const i = insns[(o - off) / PACKED_WORDS]!;
         cpu.insnEsp = regs[4]!;
-        cpu.eip = eip;
+        cpu.eip = eip >>> 0;
         i.fn(cpu, i);
-        eip = cpu.eip;
+        eip = cpu.eip | 0;
       }
     }
     // Also set by a write into a page holding decoded code (mem.ts, access.ts).
     if (cpu.iBreak) break;
   }
-  cpu.eip = eip;
-  cpu.instructionsRetired += k;
+  cpu.eip = eip >>> 0;
+  cpu.instructionsRetired += (next - off) / PACKED_WORDS;
 }
