@@ -105,6 +105,12 @@ function packedOnlyKind(i: Insn): number {
 
 /** Int32 words per packed instruction: fields, displacement, immediate, address form. */
 export const PACKED_WORDS = 4;
+/**
+ * The same for runPacked, as a shift: an exported constant is read from its module cell
+ * where it is used (V8 folds a module's own constants, not its exports), and `n / 4` of a
+ * loaded value compiled to a division.
+ */
+const PACKED_SHIFT = 2;
 
 // Word 0: kind (6 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2),
 // dead (3: P_SHIFT_R32's flags are dead if the block runs this many instructions further).
@@ -221,12 +227,12 @@ export function runPacked(
   // EIP in an int32 (a kernel's EIPs are above 2^31: as a uint32 every step would be a double
   // add), the next instruction's packed offset in `next`: int arithmetic without overflow checks.
   let eip = startEip | 0;
-  const end = off + (n | 0) * PACKED_WORDS;
+  const end = off + ((n | 0) << PACKED_SHIFT);
   let next = off;
   while (next < end) {
     const o = next;
     const w = code[o]!;
-    next = o + PACKED_WORDS;
+    next = o + (1 << PACKED_SHIFT);
     cpu.insnEip = eip >>> 0;
     eip = (eip + ((w >> LEN) & 15)) | 0;
     switch (w & KIND_MASK) {
@@ -403,7 +409,7 @@ export function runPacked(
           const rm = (w >> RM) & 7;
           const dead = w >>> DEAD;
           // Its flags are dead if the instruction `dead` after this one runs too.
-          if (dead !== 0 && next + dead * PACKED_WORDS <= end)
+          if (dead !== 0 && next + (dead << PACKED_SHIFT) <= end)
             regs[rm] = bareShift((w >> SUB) & 15, regs[rm]!, c);
           else regs[rm] = shift(cpu, (w >> SUB) & 15, regs[rm]!, c, 32) | 0;
         }
@@ -589,7 +595,7 @@ export function runPacked(
       default: {
         // K_CALL: handlers read cpu.eip (the next instruction's offset) and may change ESP
         // before a fault, so both are stored first.
-        const i = insns[(o - off) / PACKED_WORDS]!;
+        const i = insns[(o - off) >> PACKED_SHIFT]!;
         cpu.insnEsp = regs[4]!;
         cpu.eip = eip >>> 0;
         i.fn(cpu, i);
@@ -600,5 +606,5 @@ export function runPacked(
     if (cpu.iBreak) break;
   }
   cpu.eip = eip >>> 0;
-  cpu.instructionsRetired += (next - off) / PACKED_WORDS;
+  cpu.instructionsRetired += (next - off) >> PACKED_SHIFT;
 }
