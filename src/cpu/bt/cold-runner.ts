@@ -103,14 +103,14 @@ function packedOnlyKind(i: Insn): number {
   return 0;
 }
 
-/** Int32 words per packed instruction: fields, displacement, immediate, address form. */
-export const PACKED_WORDS = 4;
 /**
- * The same for runPacked, as a shift: an exported constant is read from its module cell
- * where it is used (V8 folds a module's own constants, not its exports), and `n / 4` of a
- * loaded value compiled to a division.
+ * Int32 words per packed instruction (fields, displacement, immediate, address form), as the
+ * shift runPacked uses: an exported constant is read from its module cell where it is used
+ * (V8 folds a module's own constants, not its exports), and `n / 4` of a loaded value
+ * compiled to a division.
  */
 const PACKED_SHIFT = 2;
+export const PACKED_WORDS = 1 << PACKED_SHIFT;
 
 // Word 0: kind (6 bits), length (4), reg (3), rm (3), mod (2), sub (4), seg (3), o32, a32, sub2 (2),
 // dead (3: P_SHIFT_R32's flags are dead if the block runs this many instructions further).
