@@ -1,7 +1,8 @@
 // The translator's block cache and hotness (translator.ts): two blocks of one cache set stay
 // cached together (2-way set associative) instead of evicting each other on every entry, and
-// a long block is hot after fewer entries than a short one (HOT_WEIGHT_SHIFT). Each program
-// also runs beside the interpreter, compared after every run (test/bt-helpers.ts).
+// a long block is hot after fewer entries than a short one (HOT_WEIGHT_SHIFT), and supervisor
+// and user code count against their own thresholds. Each program also runs beside the
+// interpreter, compared after every run (test/bt-helpers.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cacheSet } from "../src/cpu/bt/translator.js";
@@ -51,4 +52,37 @@ test("a block of 30 instructions is hot after a seventh of the entries a short o
   // 20 entries: past 70 / 7 for the long loop's block, short of 70 for the short one's.
   assert.ok(tl.bt.translationStats().blocksTranslated >= 1, "the long loop was translated");
   assert.equal(ts.bt.translationStats().blocksTranslated, 0, "the short loop was not");
+});
+
+test("supervisor and user code have their own hot thresholds (hotThreshold, hotThresholdUser)", () => {
+  // 20 entries of a 3-instruction loop block, then a jump to itself until the budget ends
+  // (no HLT: it faults at CPL 3).
+  const code = asm("  mov ecx, 20\n1:  add eax, ebx\n  dec ecx\n  jnz 1b\n2:  jmp 2b\n", AT);
+  const translated = (cpl: number, hotThreshold: number, hotThresholdUser: number | undefined): number => {
+    const setup: Setup = (cpu, mem) => {
+      flat32(code, AT)(cpu, mem);
+      if (cpl === 3) {
+        // Flat ring-3 code and data (DPL 3, selectors with RPL 3).
+        for (let s = 0; s < 6; s++) {
+          cpu.segAccess[s] = s === 1 ? 0xcffb : 0xcff3;
+          cpu.segSel[s] = s === 1 ? 0x1b : 0x23;
+        }
+        cpu.cpl = 3;
+      }
+    };
+    const t = new Twin(setup, {
+      backend: "js",
+      hotThreshold,
+      ...(hotThresholdUser !== undefined ? { hotThresholdUser } : {}),
+    });
+    t.run(100);
+    assert.equal(t.a.cpu.cpl, cpl);
+    return t.bt.translationStats().blocksTranslated;
+  };
+  // The loop block (20 entries) is past a threshold of 10, short of 1e9.
+  assert.ok(translated(0, 10, 1e9) >= 1, "CPL 0 counts against hotThreshold");
+  assert.equal(translated(3, 10, 1e9), 0, "CPL 3 counts against hotThresholdUser");
+  assert.ok(translated(3, 1e9, 10) >= 1, "CPL 3 translates past hotThresholdUser");
+  assert.equal(translated(0, 1e9, 10), 0, "CPL 0 does not count against hotThresholdUser");
+  assert.ok(translated(3, 10, undefined) >= 1, "without hotThresholdUser, user code takes hotThreshold");
 });

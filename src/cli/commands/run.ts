@@ -16,6 +16,7 @@ interface RunOptions {
   cpu: "interp" | "bt";
   btBackend: TranslatorBackend;
   btHot?: number;
+  btHotUser?: number;
   bios?: string;
   kernel?: string;
   initrd?: string;
@@ -81,8 +82,14 @@ export function registerRunCommand(program: Command): void {
     .addOption(
       new Option(
         "--bt-hot <n>",
-        "block entries before --cpu bt translates a block, a block of n instructions counting max(1, n/4) per entry (default 20000 for wasm, 50000 for js)",
+        "block entries before --cpu bt translates a block, a block of n instructions counting max(1, n/4) per entry; for user code too unless --bt-hot-user (default 20000 for wasm, 50000 for js)",
       ).argParser(integerOption("--bt-hot", 0, 1e12)),
+    )
+    .addOption(
+      new Option(
+        "--bt-hot-user <n>",
+        "the same for blocks entered in user mode (CPL 3) (default: --bt-hot if given, else 20000 for wasm, 50000 for js)",
+      ).argParser(integerOption("--bt-hot-user", 0, 1e12)),
     )
     .addOption(
       new Option("--nic <model>", "add a network card (its Linux driver is in the default image)").choices([
@@ -177,6 +184,7 @@ async function runMachine(opts: RunOptions): Promise<number> {
       translator: {
         backend: opts.btBackend,
         ...(opts.btHot !== undefined ? { hotThreshold: opts.btHot } : {}),
+        ...(opts.btHotUser !== undefined ? { hotThresholdUser: opts.btHotUser } : {}),
       },
       ...(opts.bios !== undefined ? { firmwarePath: opts.bios } : {}),
       ...boot,
