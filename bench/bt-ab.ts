@@ -7,7 +7,12 @@
  * ratio and their median.
  *
  *   npm run build && node dist/bench/bt-ab.js --against ../vmlab-old [--runs 5]
- *       [--windows cold,kernel,boot] [--json FILE]
+ *       [--windows cold,kernel,boot] [--json FILE] [--this-args="..."] [--other-args="..."]
+ *
+ * `--this-args` and `--other-args` add `vmlab run` options to one side's runs (split at
+ * spaces), so that two settings of one build can be compared too:
+ * `--against . --this-args="--bt-hot 5000"` (with `=`, as the value starts with `--`); they
+ * come after the window's own options, so they may override them.
  *
  * Windows (each a `vmlab run --cpu bt --entry decompressor --time deterministic`):
  *  - cold: the first 300 M instructions with nothing translated (`--bt-hot 2000000000`): the
@@ -39,6 +44,8 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "5" },
     windows: { type: "string", default: "cold,kernel,boot" },
     json: { type: "string" },
+    "this-args": { type: "string", default: "" },
+    "other-args": { type: "string", default: "" },
   },
 });
 
@@ -63,8 +70,14 @@ interface Timing {
   readonly instructions: number;
 }
 
-/** One deterministic run of `window` by the build in `dir`. */
-function runOnce(dir: string, window: Window): Timing {
+const words = (s: string): string[] => s.split(/\s+/).filter((w) => w !== "");
+const hereArgs = words(args["this-args"]);
+const otherArgs = words(args["other-args"]);
+if (other === here && hereArgs.join(" ") === otherArgs.join(" "))
+  fail("--against is this checkout: give --this-args or --other-args to compare two settings");
+
+/** One deterministic run of `window` by the build in `dir`, with `extra` options. */
+function runOnce(dir: string, window: Window, extra: readonly string[]): Timing {
   const argv = [
     join(dir, "bin", "vmlab.js"),
     "run",
@@ -75,6 +88,7 @@ function runOnce(dir: string, window: Window): Timing {
     "--time",
     "deterministic",
     ...WINDOWS[window],
+    ...extra,
   ];
   const r = spawnSync(process.execPath, argv, { encoding: "utf8", maxBuffer: 64 << 20 });
   const m = /after (\d+) instructions in ([\d.]+) s/.exec(`${r.stdout}\n${r.stderr}`);
@@ -101,10 +115,10 @@ for (const window of windows) {
   const row: Row = { window, here: [], other: [], ratios: [], mismatches: 0 };
   for (let i = 0; i < runs; i++) {
     // ABBA: the build that runs first alternates, so a drift within a pair cancels out.
-    const first = i % 2 === 0 ? here : other;
-    const a = runOnce(first, window);
-    const b = runOnce(first === here ? other : here, window);
-    const [h, o] = first === here ? [a, b] : [b, a];
+    const hereFirst = i % 2 === 0;
+    const a = hereFirst ? runOnce(here, window, hereArgs) : runOnce(other, window, otherArgs);
+    const b = hereFirst ? runOnce(other, window, otherArgs) : runOnce(here, window, hereArgs);
+    const [h, o] = hereFirst ? [a, b] : [b, a];
     row.here.push(h);
     row.other.push(o);
     row.ratios.push(h.seconds / o.seconds);
@@ -116,8 +130,8 @@ for (const window of windows) {
   rows.push(row);
 }
 
-console.log(`this build:  ${here}`);
-console.log(`other build: ${other}`);
+console.log(`this build:  ${here}${hereArgs.length > 0 ? ` (${hereArgs.join(" ")})` : ""}`);
+console.log(`other build: ${other}${otherArgs.length > 0 ? ` (${otherArgs.join(" ")})` : ""}`);
 console.log(
   "window   this s (median)  other s (median)  ratio (median)  pair ratios                  instructions",
 );
