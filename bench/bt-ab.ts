@@ -38,21 +38,31 @@ const WINDOWS = {
 } as const;
 type Window = keyof typeof WINDOWS;
 
-const { values: args } = parseArgs({
-  options: {
-    against: { type: "string" },
-    runs: { type: "string", default: "5" },
-    windows: { type: "string", default: "cold,kernel,boot" },
-    json: { type: "string" },
-    "this-args": { type: "string", default: "" },
-    "other-args": { type: "string", default: "" },
-  },
-});
-
 function fail(message: string): never {
   process.stderr.write(`bt-ab: ${message}\n`);
   process.exit(2);
 }
+
+const OPTIONS = {
+  against: { type: "string" },
+  runs: { type: "string", default: "5" },
+  windows: { type: "string", default: "cold,kernel,boot" },
+  json: { type: "string" },
+  "this-args": { type: "string", default: "" },
+  "other-args": { type: "string", default: "" },
+} as const;
+
+function parse() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (e) {
+    // A bad option, or a value that starts with "--" given without "=" (--this-args="--bt-hot 5000").
+    fail(
+      `${(e as Error).message} (options: --against DIR --runs N --windows LIST --json FILE --this-args=ARGS --other-args=ARGS)`,
+    );
+  }
+}
+const args = parse();
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 if (args.against === undefined) fail("--against DIR (another vmlab checkout, built) is required");
