@@ -125,10 +125,15 @@ for (const window of windows) {
   const row: Row = { window, here: [], other: [], ratios: [], mismatches: 0 };
   for (let i = 0; i < runs; i++) {
     // ABBA: the build that runs first alternates, so a drift within a pair cancels out.
-    const hereFirst = i % 2 === 0;
-    const a = hereFirst ? runOnce(here, window, hereArgs) : runOnce(other, window, otherArgs);
-    const b = hereFirst ? runOnce(other, window, otherArgs) : runOnce(here, window, hereArgs);
-    const [h, o] = hereFirst ? [a, b] : [b, a];
+    let h: Timing;
+    let o: Timing;
+    if (i % 2 === 0) {
+      h = runOnce(here, window, hereArgs);
+      o = runOnce(other, window, otherArgs);
+    } else {
+      o = runOnce(other, window, otherArgs);
+      h = runOnce(here, window, hereArgs);
+    }
     row.here.push(h);
     row.other.push(o);
     row.ratios.push(h.seconds / o.seconds);

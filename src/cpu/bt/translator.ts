@@ -28,9 +28,9 @@
  * Cold code is not worth translating (a translation costs ~50-100 us of V8 parsing and
  * compiling): a block runs through the interpreter's handlers until it has been entered
  * `hotThreshold` times (user code: `hotThresholdUser`), long blocks counting more
- * (HOT_WEIGHT_SHIFT). A budget tail (a
- * block longer than the instructions left in the slice) and single steps (interrupt shadow,
- * TF) run the same handlers, or, with `translateTails`, a counted variant of the translation
+ * (HOT_WEIGHT_SHIFT). A budget tail (a block longer than the instructions left in the
+ * slice) and single steps (interrupt shadow, TF) run the same handlers, or, with
+ * `translateTails`, a counted variant of the translation
  * (used by the differential tests so that every instruction form is exercised translated
  * even with a budget of 1).
  *
@@ -132,14 +132,6 @@ export function cacheSet(phys: number): number {
  */
 const DEFAULT_HOT = 50_000;
 const DEFAULT_HOT_WASM = 20_000;
-/*
- * Supervisor (CPL 0-2) and user (CPL 3) code may have their own thresholds
- * (`hotThresholdUser`), and both default to the same. Measured on a Debian boot: the kernel's
- * start-up runs most of its cold instructions in blocks entered 2 000-20 000 times (82% of the
- * 58 M cold instructions between 2.33e9 and 2.55e9), and 5 000 for all code translated more of
- * it but made user space slower (median of 5 sequential pairs of whole boots 1.03); 5 000 for
- * supervisor code alone was no faster either (median of 14 pairs 1.04, 0.89-1.14).
- */
 /** CS states whose chained links are kept apart (translator chainStamp): kernel, user, a few more. */
 const CHAIN_STATE_BITS = 3;
 const CHAIN_STATES = 1 << CHAIN_STATE_BITS;
@@ -393,10 +385,7 @@ export class BinaryTranslator implements CpuEngine {
     this.cpu = cpu;
     const backend = options.backend ?? "wasm";
     this.hot = options.hotThreshold ?? (backend === "wasm" ? DEFAULT_HOT_WASM : DEFAULT_HOT);
-    this.hotUser =
-      options.hotThresholdUser ??
-      options.hotThreshold ??
-      (backend === "wasm" ? DEFAULT_HOT_WASM : DEFAULT_HOT);
+    this.hotUser = options.hotThresholdUser ?? this.hot;
     this.translateTails = options.translateTails ?? false;
     installFlagAccessors(cpu);
     this.tlb = initTlb(cpu);
@@ -849,7 +838,15 @@ export class BinaryTranslator implements CpuEngine {
     return factory(this.rt, handlers, records, region);
   }
 
-  /** The entries before translation of a block entered now (user code: hotUser). */
+  /**
+   * The entries before translation of a block entered now: supervisor (CPL 0-2) and user
+   * (CPL 3) code may have their own thresholds (`hotThresholdUser`), by default the same.
+   * Measured on a Debian boot: the kernel's start-up runs most of its cold instructions in
+   * blocks entered 2 000-20 000 times (82% of the 58 M cold instructions between 2.33e9 and
+   * 2.55e9), and 5 000 for all code translated more of it but made user space slower
+   * (median of 5 sequential pairs of whole boots 1.03); 5 000 for supervisor code alone was
+   * no faster either (median of 14 pairs 1.04, 0.89-1.14).
+   */
   private hotFor(cpu: Cpu): number {
     return cpu.cpl === 3 ? this.hotUser : this.hot;
   }
